@@ -1,0 +1,49 @@
+"""Ofpra Connect: OFPRA answers partner administrations about the people it protects."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from app import config as settings
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application; refuse to start if the configuration is unsafe."""
+    config = settings.load(overrides)
+    app = Flask(__name__, instance_path=config["INSTANCE_PATH"])
+    app.config.update(config)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from app import cli, db, errors, web
+    from app.oauth import keys
+
+    app.extensions["ofpra.db"] = db.Database(app.config["DATABASE_URL"])
+    app.extensions["ofpra.keys"] = keys.KeyStore(
+        app.config["KEYS_DIR"], generate=app.config["ENV"] != "production"
+    )
+    web.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    _register_features(app)
+    return app
+
+
+def _register_features(app: Flask) -> None:
+    from app import api, ratelimit
+    from app.oauth import tokens
+    from app.partners import api as partners_api
+    from app.partners import directory
+    from app.people import cli as people_cli
+
+    app.extensions["ofpra.directory"] = directory.Directory(
+        app.extensions["ofpra.db"], app.config["PARTNER_CACHE_SECONDS"]
+    )
+    tokens.init_app(app)
+    ratelimit.init_app(app)
+    api.init_app(app)
+    api.register(app, partners_api.blp)
+    people_cli.init_app(app)

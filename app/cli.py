@@ -1,0 +1,73 @@
+"""Operator commands that belong to no single feature: the schema and the keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from sqlalchemy import Connection
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def upgrade(connection: Connection, revision: str = "head") -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.group("db")
+    def db_group() -> None:
+        """Schema migrations (Alembic)."""
+
+    @db_group.command("upgrade")
+    @click.argument("revision", default="head")
+    def db_upgrade(revision: str) -> None:
+        """Apply migrations up to REVISION (default: head)."""
+        engine = current_app.extensions["ofpra.db"].engine
+        Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
+        with engine.begin() as connection:
+            upgrade(connection, revision)
+        click.echo(f"database at {revision}")
+
+    @db_group.command("downgrade")
+    @click.argument("revision")
+    def db_downgrade(revision: str) -> None:
+        """Revert migrations down to REVISION."""
+        with current_app.extensions["ofpra.db"].engine.begin() as connection:
+            downgrade(connection, revision)
+        click.echo(f"database at {revision}")
+
+    @db_group.command("revision")
+    @click.option("-m", "--message", required=True)
+    def db_revision(message: str) -> None:
+        """Autogenerate a migration from the models (read it before committing)."""
+        with current_app.extensions["ofpra.db"].engine.begin() as connection:
+            command.revision(alembic_config(connection), message=message, autogenerate=True)
+
+    @app.cli.group("keys")
+    def keys_group() -> None:
+        """OFPRA's signing keys."""
+
+    @keys_group.command("rotate")
+    @click.argument("purpose", type=click.Choice(["access-token", "journal"]))
+    def keys_rotate(purpose: str) -> None:
+        """Add a new signing key for PURPOSE; older keys keep verifying."""
+        kid = current_app.extensions["ofpra.keys"].rotate(purpose)
+        click.echo(f"new {purpose} key {kid}")

@@ -1,0 +1,1 @@
+"""The access journal: every answer and refusal, sealed in signed Merkle batches."""

@@ -1,0 +1,1 @@
+"""Partner administrations, their habilitations, and the three questions they may ask."""

@@ -1,0 +1,1 @@
+"""People OFPRA protects: identity, protections, civil status; matching and records."""

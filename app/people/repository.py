@@ -1,0 +1,96 @@
+"""Reading people's facts for matching and records, in plain SQL (a hot path).
+
+Every function takes a `db.Raw` bound to the caller's session, so reads and the journal entry
+that follows them share one transaction.
+"""
+
+from __future__ import annotations
+
+from app.db import Raw, as_date, as_json
+from app.people import matching, records
+
+_IDENTITY = (
+    "SELECT id, birth_name, usage_name, given_names, birth_date, birth_date_precision, sex "
+    "FROM person "
+)
+
+
+def _candidate(row: tuple) -> matching.Candidate:  # type: ignore[type-arg]
+    return matching.Candidate(
+        id=row[0], birth_name=row[1], usage_name=row[2], given_names=as_json(row[3]),
+        birth_date=as_date(row[4]), birth_date_precision=row[5],  # type: ignore[arg-type]
+    )
+
+
+def candidates(raw: Raw, lookup: matching.Lookup) -> list[matching.Candidate]:
+    """People carrying the lookup's strong identifier (several only for unmerged files)."""
+    if lookup.ofpra_number:
+        rows = raw.rows(_IDENTITY + "WHERE ofpra_number = :number", number=lookup.ofpra_number)
+    else:
+        rows = raw.rows(_IDENTITY + "WHERE agdref_number = :number", number=lookup.agdref_number)
+    return [_candidate(row) for row in rows]
+
+
+def identity(raw: Raw, person_id: int) -> records.IdentityFacts:
+    row = raw.rows(_IDENTITY + "WHERE id = :id", id=person_id)[0]
+    return records.IdentityFacts(row[1], row[2], as_json(row[3]), row[6],
+                                 as_date(row[4]), row[5])  # type: ignore[arg-type]
+
+
+def protections(raw: Raw, person_id: int) -> list[records.ProtectionFacts]:
+    rows = raw.rows(
+        "SELECT kind, granted_on, ended_on FROM protection WHERE person_id = :id "
+        "ORDER BY granted_on", id=person_id,
+    )
+    return [records.ProtectionFacts(kind, as_date(granted), as_date(ended))  # type: ignore[arg-type]
+            for kind, granted, ended in rows]
+
+
+def civil_status_file(raw: Raw, person_id: int) -> records.FileFacts | None:
+    rows = raw.rows(
+        "SELECT status, family_form_received_on, expected_by, established_on "
+        "FROM civil_status_file WHERE person_id = :id", id=person_id,
+    )
+    if not rows:
+        return None
+    status, received, expected, established = rows[0]
+    return records.FileFacts(status, as_date(received), as_date(expected), as_date(established))
+
+
+def acts(raw: Raw, person_id: int) -> list[records.ActFacts]:
+    rows = raw.rows(
+        "SELECT kind, number, established_on FROM civil_act WHERE person_id = :id ORDER BY id",
+        id=person_id,
+    )
+    return [records.ActFacts(kind, number, as_date(on))  # type: ignore[arg-type]
+            for kind, number, on in rows]
+
+
+def relatives(raw: Raw, person_id: int) -> list[records.RelativeFacts]:
+    """Family links; a relative who is also a person of OFPRA's gives their own identity."""
+    rows = raw.rows(
+        "SELECT l.relation, l.unknown, "
+        "COALESCE(r.birth_name, l.birth_name), COALESCE(r.given_names, l.given_names), "
+        "COALESCE(r.birth_date, l.birth_date), "
+        "COALESCE(r.birth_date_precision, l.birth_date_precision) "
+        "FROM family_link l LEFT JOIN person r ON r.id = l.relative_id "
+        "WHERE l.person_id = :id ORDER BY l.id",
+        id=person_id,
+    )
+    return [
+        records.RelativeFacts(relation, bool(unknown), name, as_json(given), as_date(born),
+                              precision)
+        for relation, unknown, name, given, born, precision in rows
+    ]
+
+
+def record(raw: Raw, scope: str, person_id: int, as_of: records.date) -> records.Record:
+    """Build the record a scope names, for one person, as of a date."""
+    if scope == "protection_status":
+        return records.protection_status(protections(raw, person_id), as_of)
+    if scope == "civil_status_progress":
+        return records.civil_status_progress(civil_status_file(raw, person_id), as_of)
+    if scope == "civil_status":
+        return records.civil_status(identity(raw, person_id), civil_status_file(raw, person_id),
+                                    acts(raw, person_id), relatives(raw, person_id), as_of)
+    raise ValueError(f"unknown scope {scope}")

@@ -1,0 +1,1 @@
+"""The consent ledger and the consent policy. Knows nothing of Flask or HTTP."""
