@@ -34,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _register_features(app: Flask) -> None:
     from app import api, ratelimit
+    from app.consents import cli as consents_cli
     from app.oauth import tokens
     from app.partners import api as partners_api
     from app.partners import directory
@@ -47,3 +48,4 @@ def _register_features(app: Flask) -> None:
     api.init_app(app)
     api.register(app, partners_api.blp)
     people_cli.init_app(app)
+    consents_cli.init_app(app)

@@ -41,7 +41,9 @@ def defaults() -> dict[str, Any]:
         # RFC 9068: the audience of access tokens is this API, not the authorization server.
         "API_AUDIENCE": os.environ.get("API_AUDIENCE", f"{issuer}/v1"),
         "ACCESS_TOKEN_LIFETIME": int(os.environ.get("ACCESS_TOKEN_LIFETIME", "300")),
-        "CLIENT_ASSERTION_MAX_LIFETIME": int(os.environ.get("CLIENT_ASSERTION_MAX_LIFETIME", "300")),
+        "CLIENT_ASSERTION_MAX_LIFETIME": int(
+            os.environ.get("CLIENT_ASSERTION_MAX_LIFETIME", "300")
+        ),
         # Shared-secret client authentication is refused unless a deployment turns it on.
         "ALLOW_CLIENT_SECRET": os.environ.get("ALLOW_CLIENT_SECRET", "") == "1",
         "RATE_LIMIT_DEFAULT": os.environ.get("RATE_LIMIT_DEFAULT", "20/second"),

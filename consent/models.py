@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import BigId, Base, utcnow
+from app.db import Base, BigId, utcnow
 
 
 class Method(enum.StrEnum):

@@ -51,7 +51,7 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("keys")
 
 
-def _postgres_schema() -> Iterator[str]:
+def postgres_schema() -> Iterator[str]:
     if not _PG:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL is required (REQUIRE_POSTGRES=1) and {PG_URL} did not answer")
@@ -75,7 +75,7 @@ def database_url(request: pytest.FixtureRequest,
         _migrate(url)
         yield url
     else:
-        for url in _postgres_schema():
+        for url in postgres_schema():
             _migrate(url)
             yield url
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import BigId, Base, utcnow
+from app.db import Base, BigId, utcnow
 
 
 class JournalEntry(Base):

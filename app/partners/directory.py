@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import Database
-
 from app.partners.models import Habilitation, Partner
 from consent import policy
 

@@ -120,7 +120,8 @@ def partial_date(value: date, precision: str) -> str:
     return {"year": text[:4], "month": text[:7], "day": text}[precision]
 
 
-def protection_status(protections: Sequence[ProtectionFacts], as_of: date) -> ProtectionStatusRecord:
+def protection_status(protections: Sequence[ProtectionFacts],
+                      as_of: date) -> ProtectionStatusRecord:
     """Is the person protected on `as_of`? A protection counts from its grant to its end."""
     in_force = [
         protection for protection in protections

@@ -80,7 +80,8 @@ def load(db_session: Session, people: list[dict[str, Any]]) -> dict[str, Person]
         for protection in entry.get("protections", []):
             db_session.add(Protection(
                 person_id=person.id, kind=ProtectionKind(protection["kind"]),
-                granted_on=_day(protection["granted_on"]), ended_on=_day(protection.get("ended_on")),
+                granted_on=_day(protection["granted_on"]),
+                ended_on=_day(protection.get("ended_on")),
                 end_reason=protection.get("end_reason"), grounds=protection.get("grounds"),
             ))
         file = entry.get("civil_status_file")
