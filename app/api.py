@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask_smorest
-from flask import Flask, Response
+from flask import Flask, Response, current_app, render_template
 from werkzeug.exceptions import HTTPException
 
 from app import errors
@@ -60,6 +60,13 @@ def init_app(app: Flask) -> None:
     )
     api = Api(app)
     app.extensions["ofpra.api"] = api
+    app.add_url_rule("/docs", "api_docs", api_docs)
+
+
+def api_docs() -> str:
+    """A browsable page of the OpenAPI document, rendered on the server (no script, no CDN)."""
+    spec = current_app.extensions["ofpra.api"].spec.to_dict()
+    return render_template("api_docs.html", spec=spec)
 
 
 def register(app: Flask, blueprint: Any) -> None:

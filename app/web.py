@@ -10,6 +10,9 @@ from flask import Flask, Response, current_app, g, json, request
 from sqlalchemy.orm import Session
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Pages that need more (the personal space's assets) set their own policy.
+DEFAULT_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 PROBLEM_TYPE = "https://connect.ofpra.gouv.fr/problems/"
 
 
@@ -54,6 +57,8 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-ID"] = request_id()
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
         return response
 
     @app.teardown_request

@@ -40,7 +40,11 @@ class IdentitySchema(Schema):
 
 class RelativeSchema(Schema):
     relation = fields.String(metadata={"enum": ["parent", "spouse", "child"]})
-    unknown = fields.Boolean(metadata={"description": "The act records this parent as unknown"})
+    # Not named `unknown`: that name is marshmallow's own setting on every schema.
+    parent_unknown = fields.Boolean(
+        data_key="unknown", attribute="unknown",
+        metadata={"description": "The act records this parent as unknown"},
+    )
     birth_name = fields.String(allow_none=True)
     given_names = fields.List(fields.String(), allow_none=True)
     birth_date = fields.String(allow_none=True)

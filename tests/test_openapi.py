@@ -22,3 +22,21 @@ def test_openapi_is_valid_and_complete(client):
                                          "birth_name", "given_names", "recipient"}
     record = spec["components"]["schemas"]["CivilStatusRecord"]
     assert "nationality" not in str(record) and "country_of_origin" not in str(spec)
+
+
+def test_docs_page_lists_the_three_questions(client):
+    response = client.get("/docs")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    for path in ("/v1/protection-status", "/v1/civil-status-progress", "/v1/civil-status"):
+        assert f"<code>{path}</code>" in page
+    assert "<code>recipient</code>" in page and "consent_required" in page
+    assert "<script" not in page
+
+
+def test_every_response_carries_security_headers(client):
+    response = client.get("/docs")
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert len(response.headers["X-Request-ID"]) == 36

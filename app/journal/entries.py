@@ -47,11 +47,10 @@ def pseudonym(key: str, canonical_inputs: str) -> str:
     return hmac.new(key.encode(), canonical_inputs.encode(), hashlib.sha256).hexdigest()
 
 
-# Built from the constant FIELDS only; values are bound parameters.
-_INSERT = (  # noqa: S608
-    "INSERT INTO journal_entry (" + ", ".join(FIELDS) + ", entry_hash) VALUES ("
-    + ", ".join(":" + name for name in FIELDS) + ", :entry_hash)"
-)
+_COLUMNS = ", ".join((*FIELDS, "entry_hash"))
+_VALUES = ", ".join(":" + name for name in (*FIELDS, "entry_hash"))
+# Built from constants only; the values are bound parameters.
+_INSERT = f"INSERT INTO journal_entry ({_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608
 
 
 def append(raw: Raw, entry: Entry) -> None:

@@ -61,7 +61,7 @@ class KeyStore:
         if kty == "EC":
             key: jwk.Key = jwk.ECKey.generate_key(crv, parameters={"kid": kid, "alg": alg})
         else:
-            key = jwk.OKPKey.generate_key(crv, parameters={"kid": kid, "alg": alg})
+            key = jwk.OKPKey.generate_key("Ed25519", parameters={"kid": kid, "alg": alg})
         folder = self.directory / purpose
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{kid}.json"
