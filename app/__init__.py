@@ -35,8 +35,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _register_features(app: Flask) -> None:
     from app import api, ratelimit
     from app.consents import cli as consents_cli
+    from app.journal import cli as journal_cli
+    from app.oauth import server as oauth_server
     from app.oauth import tokens
     from app.partners import api as partners_api
+    from app.partners import cli as partners_cli
     from app.partners import directory
     from app.people import cli as people_cli
 
@@ -48,4 +51,7 @@ def _register_features(app: Flask) -> None:
     api.init_app(app)
     api.register(app, partners_api.blp)
     people_cli.init_app(app)
+    journal_cli.init_app(app)
     consents_cli.init_app(app)
+    oauth_server.init_app(app)
+    partners_cli.init_app(app)

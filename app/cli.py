@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -23,12 +24,37 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
     return config
 
 
-def upgrade(connection: Connection, revision: str = "head") -> None:
-    command.upgrade(alembic_config(connection), revision)
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _migrate(engine, command.upgrade, revision)
 
 
-def downgrade(connection: Connection, revision: str) -> None:
-    command.downgrade(alembic_config(connection), revision)
+def downgrade(engine: Engine, revision: str) -> None:
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """Run a migration step in one transaction.
+
+    SQLite alters a table by copying it; with foreign keys enforced, dropping the old copy
+    fails. They are suspended for the step (SQLite allows it only outside a transaction), then
+    checked, then restored.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                step(alembic_config(connection), revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+                    "PRAGMA foreign_keys=ON")
 
 
 def init_app(app: Flask) -> None:
@@ -40,18 +66,15 @@ def init_app(app: Flask) -> None:
     @click.argument("revision", default="head")
     def db_upgrade(revision: str) -> None:
         """Apply migrations up to REVISION (default: head)."""
-        engine = current_app.extensions["ofpra.db"].engine
         Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
-        with engine.begin() as connection:
-            upgrade(connection, revision)
+        upgrade(current_app.extensions["ofpra.db"].engine, revision)
         click.echo(f"database at {revision}")
 
     @db_group.command("downgrade")
     @click.argument("revision")
     def db_downgrade(revision: str) -> None:
         """Revert migrations down to REVISION."""
-        with current_app.extensions["ofpra.db"].engine.begin() as connection:
-            downgrade(connection, revision)
+        downgrade(current_app.extensions["ofpra.db"].engine, revision)
         click.echo(f"database at {revision}")
 
     @db_group.command("revision")

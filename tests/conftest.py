@@ -82,8 +82,7 @@ def database_url(request: pytest.FixtureRequest,
 
 def _migrate(url: str) -> None:
     database = Database(url)
-    with database.engine.begin() as connection:
-        app_cli.upgrade(connection)
+    app_cli.upgrade(database.engine)
     database.engine.dispose()
 
 

@@ -33,14 +33,11 @@ def empty_url(database_url, tmp_path):
 def test_downgrade_to_base_and_upgrade_again(empty_url):
     database = Database(empty_url)
     try:
-        with database.engine.begin() as connection:
-            app_cli.upgrade(connection)
-        with database.engine.begin() as connection:
-            app_cli.downgrade(connection, "base")
+        app_cli.upgrade(database.engine)
+        app_cli.downgrade(database.engine, "base")
         tables = set(inspect(database.engine).get_table_names()) - {"alembic_version"}
         assert tables == set()
-        with database.engine.begin() as connection:
-            app_cli.upgrade(connection)
+        app_cli.upgrade(database.engine)
         tables = set(inspect(database.engine).get_table_names())
         assert {"person", "journal_entry", "consent_event", "partner"} <= tables
     finally:

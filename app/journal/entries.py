@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from app.db import Raw
 
@@ -33,8 +33,19 @@ class Entry:
     person_id: int | None
     subject_key: str
 
+    def __post_init__(self) -> None:
+        # The database gives `at` back in UTC: hash it in UTC, or verification would differ.
+        if self.at.tzinfo is None:
+            raise ValueError("a journal entry's time must be aware")
+        if self.at.utcoffset():
+            object.__setattr__(self, "at", self.at.astimezone(UTC))
+
+    def values(self) -> dict[str, object]:
+        # Not dataclasses.asdict: it deep-copies every field, on every request.
+        return {name: getattr(self, name) for name in FIELDS}
+
     def canonical(self) -> bytes:
-        values = asdict(self)
+        values = self.values()
         values["at"] = self.at.isoformat(timespec="microseconds")
         return json.dumps([values[name] for name in FIELDS], separators=(",", ":")).encode()
 
@@ -55,4 +66,4 @@ _INSERT = f"INSERT INTO journal_entry ({_COLUMNS}) VALUES ({_VALUES})"  # noqa: 
 
 def append(raw: Raw, entry: Entry) -> None:
     """Insert the entry in the current transaction; the caller's commit makes it durable."""
-    raw.execute(_INSERT, **asdict(entry), entry_hash=entry.digest())
+    raw.execute(_INSERT, **entry.values(), entry_hash=entry.digest())

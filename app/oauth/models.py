@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import BigId, Base, utcnow
+from app.db import Base, BigId, utcnow
 
 
 class UsedAssertion(Base):
