@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 WORKERS ?= 2
 export FLASK_APP := wsgi:app
+# The issuer is where partners reach the service: it follows PORT unless set.
+export OAUTH_ISSUER ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test test-sqlite lint bench demo install clean
 
