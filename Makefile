@@ -8,7 +8,7 @@ export FLASK_APP := wsgi:app
 # The issuer is where partners reach the service: it follows PORT unless set.
 export OAUTH_ISSUER ?= http://127.0.0.1:$(PORT)
 
-.PHONY: run test test-sqlite lint bench demo install clean
+.PHONY: run test test-sqlite lint bench demo install translations i18n clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,24 @@ $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed translations
+
+# The page texts: the .po catalogues are committed, the .mo files are built from them.
+CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+translations: $(CATALOGS:.po=.mo)
+
+app/translations/%/LC_MESSAGES/messages.mo: app/translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile -d app/translations -l $* -o $@ -i $<
+
+# Extract the texts from the code and templates, and bring every catalogue up to date: then
+# translate the new empty msgstr (a test fails while one is missing). A new language:
+# `$(BIN)/pybabel init -i build/messages.pot -d app/translations -l CODE` after this.
+i18n: install
+	@mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --add-location=file \
+		--project="Ofpra Connect" --copyright-holder=OFPRA -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d app/translations --ignore-obsolete \
+		--no-fuzzy-matching
 
 demo: install
 	$(BIN)/flask db upgrade
@@ -44,4 +61,5 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info build
+	rm -f app/translations/*/LC_MESSAGES/*.mo

@@ -33,7 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
-    from app import api, ratelimit
+    from app import api, i18n, ratelimit, site
     from app.consents import cli as consents_cli
     from app.journal import cli as journal_cli
     from app.oauth import server as oauth_server
@@ -50,6 +50,8 @@ def _register_features(app: Flask) -> None:
     ratelimit.init_app(app)
     api.init_app(app)
     api.register(app, partners_api.blp)
+    i18n.init_app(app)
+    site.init_app(app)
     people_cli.init_app(app)
     journal_cli.init_app(app)
     consents_cli.init_app(app)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
 from app import web
@@ -85,8 +85,20 @@ HTTP_CODES = {
 }
 
 
+def page(error: BaseException, status: int) -> Response | None:
+    """Return the HTML page a person's browser gets for this error, or None (a problem).
+
+    The personal space registers the renderer; machine paths always get problem documents.
+    """
+    render = current_app.extensions.get("ofpra.error_page")
+    return render(error, status) if render is not None else None  # type: ignore[no-any-return]
+
+
 def http_exception(error: HTTPException) -> Response:
     status = error.code or 500
+    html = page(error, status)
+    if html is not None:
+        return html
     data = getattr(error, "data", None) or {}
     extra: dict[str, Any] = {}
     errors = data.get("errors") or data.get("messages")
@@ -110,5 +122,8 @@ def init_app(app: Flask) -> None:
     def unexpected(error: Exception) -> Response:
         # The trace goes to the operator's log; the caller gets the request id to quote.
         log.exception("unhandled error on request %s", web.request_id())
+        html = page(error, 500)
+        if html is not None:
+            return html
         return web.problem(500, "internal_error", "Internal error",
                            "Quote the request id to OFPRA support.")

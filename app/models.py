@@ -6,8 +6,10 @@ from sqlalchemy import MetaData
 
 
 def metadata() -> MetaData:
+    from app.accounts import models as account_models  # noqa: F401
     from app.db import Base
     from app.journal import models as journal_models  # noqa: F401
+    from app.notify import models as notify_models  # noqa: F401
     from app.oauth import models as oauth_models  # noqa: F401
     from app.partners import models as partner_models  # noqa: F401
     from app.people import models as people_models  # noqa: F401

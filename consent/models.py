@@ -32,6 +32,12 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
                 values_callable=lambda c: [m.value for m in c], create_constraint=True)
 
 
+class RequestState(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
 class Consent(Base):
     __tablename__ = "consent"
 
@@ -64,3 +70,28 @@ class ConsentEvent(Base):
     kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "consent_event_kind"))
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(100))
+
+
+class ConsentRequest(Base):
+    """A partner asks the person for a consent; the person accepts or declines in their space.
+
+    Its outcome is written once (answered_at, state); an unanswered request lapses at
+    expires_at — the state is then read as expired, nothing is rewritten.
+    """
+
+    __tablename__ = "consent_request"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True,
+                                    default=lambda: str(uuid.uuid4()))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    # How long the consent would last if accepted, in days (within the habilitation's limit).
+    duration_days: Mapped[int]
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState, "consent_request_state"),
+                                                default=RequestState.PENDING)
+    answered_at: Mapped[datetime | None]
+    consent_id: Mapped[str | None] = mapped_column(ForeignKey("consent.id"))

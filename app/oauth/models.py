@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, utcnow
@@ -32,3 +32,24 @@ class RevokedToken(Base):
     client_id: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthorizationCode(Base):
+    """A single-use authorization code (≤ 60 s) for a person present on a partner's website.
+
+    Bound to the client, the exact redirect URI, the PKCE S256 challenge, the person and the
+    consent the person just gave; stored as a digest, never in clear.
+    """
+
+    __tablename__ = "authorization_code"
+
+    code_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consent.id"))
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    scope: Mapped[str] = mapped_column(String(200))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -37,6 +37,9 @@ class Partner(Base):
     token_endpoint_auth_method: Mapped[str] = mapped_column(String(32), default="private_key_jwt")
     # Only when a deployment allows shared secrets: an argon2/scrypt hash, never the secret.
     client_secret_hash: Mapped[str | None] = mapped_column(String(200))
+    # Exact redirect URIs for the authorization-code flow (the person present on the partner's
+    # site); empty for machine-to-machine partners.
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # Requests per second; None means the deployment's default.
     rate_limit: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)

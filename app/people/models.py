@@ -61,6 +61,20 @@ class Relation(enum.StrEnum):
     CHILD = "child"
 
 
+class Enrolment(enum.StrEnum):
+    """Whether letters reach the person through the personal space, or by post."""
+
+    ELIGIBLE = "eligible"
+    EXCLUDED_DUBLIN = "excluded_dublin"
+    EXCLUDED_MINOR = "excluded_minor"  # unaccompanied minor (MNA)
+    EXCLUDED_OVERSEAS = "excluded_overseas"
+    TAKEN_OUT = "taken_out"  # "sortie du dispositif", on OFPRA's decision
+
+    @property
+    def excluded(self) -> bool:
+        return self is not Enrolment.ELIGIBLE
+
+
 class Person(Base):
     __tablename__ = "person"
 
@@ -77,6 +91,12 @@ class Person(Base):
     birth_date_precision: Mapped[Precision] = mapped_column(_enum(Precision, "precision"))
     nationality: Mapped[str | None] = mapped_column(String(3))
     country_of_origin: Mapped[str | None] = mapped_column(String(3))
+    enrolment: Mapped[Enrolment] = mapped_column(
+        _enum(Enrolment, "enrolment"), default=Enrolment.ELIGIBLE,
+        server_default=Enrolment.ELIGIBLE.value,
+    )
+    taken_out_on: Mapped[date | None]
+    taken_out_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     protections: Mapped[list[Protection]] = relationship(

@@ -1,0 +1,1 @@
+"""People's accounts on the personal space: activation, sign-in, contacts, language."""

@@ -1,0 +1,1 @@
+"""Alerts by e-mail and SMS, from a transactional outbox, sent after commit by a worker."""

@@ -1,0 +1,44 @@
+"""Static files of the pages: versioned URLs, so a phone downloads each file once.
+
+`static_url("dsfr/core/core.min.css")` adds `?v=<hash of the content>`: such a URL never
+changes meaning, so it is cached for a year. Files a stylesheet points to (fonts, icons) have
+no version in their URL: they are cached for a day and revalidated by ETag afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flask import Flask, Response, current_app, request, url_for
+
+YEAR = 365 * 24 * 3600
+DAY = 24 * 3600
+
+
+@lru_cache(maxsize=256)
+def _version(path: Path, _mtime: float) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def static_url(filename: str) -> str:
+    """Return the versioned URL of a file under app/static/; raise if the file is missing."""
+    path = Path(current_app.static_folder or "", filename)
+    version = _version(path, path.stat().st_mtime)
+    return url_for("static", filename=filename, v=version)
+
+
+def cache_static(response: Response) -> Response:
+    if request.endpoint == "static" and response.status_code in (200, 304):
+        versioned = "v" in request.args
+        response.headers["Cache-Control"] = (
+            f"public, max-age={YEAR}, immutable" if versioned else f"public, max-age={DAY}"
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["static_url"] = static_url
+    # Runs before app.web's hook, which only sets Cache-Control when none is there.
+    app.after_request(cache_static)
