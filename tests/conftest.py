@@ -41,9 +41,13 @@ _PG = postgres_answers()
 
 
 def pytest_report_header() -> list[str]:
-    if _PG:
-        return [f"databases: sqlite and postgresql ({PG_URL})"]
-    return ["databases: sqlite only — PostgreSQL did not answer; its tests are SKIPPED"]
+    from tests.browser.conftest import CHROMIUM, chromium_present
+
+    lines = [f"databases: sqlite and postgresql ({PG_URL})" if _PG else
+             "databases: sqlite only — PostgreSQL did not answer; its tests are SKIPPED"]
+    lines.append(f"browser tests: Chromium at {CHROMIUM}" if chromium_present() else
+                 f"browser tests: SKIPPED — no Chromium at {CHROMIUM} (apt-get install chromium)")
+    return lines
 
 
 @pytest.fixture(scope="session")

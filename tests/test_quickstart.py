@@ -7,57 +7,23 @@ instance, then the example partner client in a subprocess, for each demo partner
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from tests import live
+
+ROOT = live.ROOT
+BIN = live.BIN
 EXAMPLE = ROOT / "docs" / "examples" / "ask_ofpra.py"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    instance = tmp_path_factory.mktemp("instance")
-    port = free_port()
-    env = {**os.environ, "OFPRA_INSTANCE": str(instance), "FLASK_APP": "wsgi:app",
-           "DATABASE_URL": f"sqlite:///{instance / 'ofpra-connect.db'}",
-           "OAUTH_ISSUER": f"http://127.0.0.1:{port}"}
-    env.pop("REDIS_URL", None)
-    for command in (["db", "upgrade"], ["sandbox", "load", "sandbox/people.json"],
-                    ["partners", "demo"]):
-        subprocess.run([BIN / "flask", *command], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
-    log = (instance / "gunicorn.log").open("wb")
-    server = subprocess.Popen(
-        [BIN / "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("gunicorn did not start")
-        yield instance / "demo" / "partners", env
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    with live.serve(tmp_path_factory.mktemp("instance")) as server:
+        yield server.instance / "demo" / "partners", server.env
 
 
 def ask(credentials: Path, *args: str) -> tuple[int, dict]:
