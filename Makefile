@@ -42,9 +42,11 @@ demo: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask sandbox load sandbox/people.json
 	$(BIN)/flask partners demo
+	$(BIN)/flask accounts demo
 
 run: demo
-	@echo "Ofpra Connect on http://127.0.0.1:$(PORT) — demo partners in instance/demo/partners/"
+	@echo "Ofpra Connect on http://127.0.0.1:$(PORT) — demo partners in instance/demo/partners/,"
+	@echo "demo connection keys (activate at /activate) in instance/demo/people.json"
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class sync --bind 127.0.0.1:$(PORT) \
 		--access-logfile - 'wsgi:app'
 

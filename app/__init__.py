@@ -34,8 +34,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 def _register_features(app: Flask) -> None:
     from app import api, i18n, ratelimit, site
+    from app.accounts import cli as accounts_cli
+    from app.accounts import views as accounts_views
+    from app.consents import api as consents_api
     from app.consents import cli as consents_cli
+    from app.consents import display as consents_display
+    from app.consents import views as consents_views
     from app.journal import cli as journal_cli
+    from app.journal import views as journal_views
+    from app.notify import cli as notify_cli
     from app.oauth import server as oauth_server
     from app.oauth import tokens
     from app.partners import api as partners_api
@@ -50,10 +57,17 @@ def _register_features(app: Flask) -> None:
     ratelimit.init_app(app)
     api.init_app(app)
     api.register(app, partners_api.blp)
+    api.register(app, consents_api.blp)
     i18n.init_app(app)
     site.init_app(app)
+    accounts_views.init_app(app)
+    consents_display.init_app(app)
+    app.register_blueprint(consents_views.bp)
+    app.register_blueprint(journal_views.bp)
     people_cli.init_app(app)
+    accounts_cli.init_app(app)
     journal_cli.init_app(app)
+    notify_cli.init_app(app)
     consents_cli.init_app(app)
     oauth_server.init_app(app)
     partners_cli.init_app(app)

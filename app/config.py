@@ -46,6 +46,13 @@ def defaults() -> dict[str, Any]:
         ),
         # Shared-secret client authentication is refused unless a deployment turns it on.
         "ALLOW_CLIENT_SECRET": os.environ.get("ALLOW_CLIENT_SECRET", "") == "1",
+        # How long a consent given on a partner's website (authorization code) lasts, in days,
+        # within the scope's own maximum.
+        "AUTHORIZATION_CONSENT_DAYS": int(os.environ.get("AUTHORIZATION_CONSENT_DAYS", "1")),
+        # An unanswered consent request from a partner lapses after this many days.
+        "CONSENT_REQUEST_DAYS": int(os.environ.get("CONSENT_REQUEST_DAYS", "14")),
+        # The personal space's sessions end after this many idle minutes (shared phones).
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "15")),
         "RATE_LIMIT_DEFAULT": os.environ.get("RATE_LIMIT_DEFAULT", "20/second"),
         "REDIS_URL": os.environ.get("REDIS_URL"),
         # How long a worker trusts its cached copy of partners and habilitations, in seconds.
@@ -54,6 +61,35 @@ def defaults() -> dict[str, Any]:
         "REVOCATION_CACHE_SECONDS": float(os.environ.get("REVOCATION_CACHE_SECONDS", "2")),
         "JOURNAL_SEAL_GRACE_SECONDS": int(os.environ.get("JOURNAL_SEAL_GRACE_SECONDS", "10")),
         "JOURNAL_SEAL_BATCH": int(os.environ.get("JOURNAL_SEAL_BATCH", "10000")),
+        # Alerts (app/notify). The address people are sent to: the personal space's home page,
+        # always the same link, so that a lookalike link in a message stands out.
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", issuer),
+        # E-mail goes through an SMTP relay; unset, e-mails wait in the outbox unsent.
+        "SMTP_HOST": os.environ.get("SMTP_HOST") or None,
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "Ofpra Connect <no-reply@localhost>"),
+        # Upgrade the connection with STARTTLS; never falls back to clear text once asked.
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "") == "1",
+        # A CA bundle for a relay whose certificate the system does not trust (a private CA).
+        "SMTP_CA_FILE": os.environ.get("SMTP_CA_FILE") or None,
+        # Credentials are only ever sent after STARTTLS.
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
+        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "15")),
+        # SMS go to an HTTP gateway (POST JSON, bearer token); unset, SMS wait unsent.
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL") or None,
+        "SMS_GATEWAY_TOKEN": os.environ.get("SMS_GATEWAY_TOKEN") or None,
+        "SMS_GATEWAY_TIMEOUT": float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10")),
+        # A message is tried at most this many times, waiting BACKOFF * 2**(attempt - 1)
+        # seconds (at most BACKOFF_MAX) between tries, then recorded as failed.
+        "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "10")),
+        "NOTIFY_BACKOFF_SECONDS": float(os.environ.get("NOTIFY_BACKOFF_SECONDS", "30")),
+        "NOTIFY_BACKOFF_MAX_SECONDS": float(os.environ.get("NOTIFY_BACKOFF_MAX_SECONDS", "3600")),
+        # How long a worker holds a claimed message before another worker may take it over
+        # (a worker that died mid-send): longer than any one send, or messages go out twice.
+        "NOTIFY_LEASE_SECONDS": float(os.environ.get("NOTIFY_LEASE_SECONDS", "300")),
+        # Messages one pass of the worker handles at most before it reads the clock again.
+        "NOTIFY_BATCH": int(os.environ.get("NOTIFY_BATCH", "100")),
         "JSON_SORT_KEYS": False,
     }
 

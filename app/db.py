@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -115,22 +117,68 @@ class Database:
 
 
 class Raw:
-    """Driver-level statements inside a session's transaction, for the hot paths.
+    """Driver-level statements inside a transaction, for the hot paths.
 
     SQLAlchemy's statement and result machinery costs more than the database on a lookup by key
     (see bench/README.md); here the SQL is plain, written with `:name` placeholders, and values
-    are given to the driver as it stores them.
+    are given to the driver as it stores them. A Raw works inside a session's transaction
+    (`Raw(db_session)`), or owns one (`Raw.transaction(sessions)`).
     """
 
     _cache: dict[tuple[str, str], str] = {}
 
-    def __init__(self, db_session: Session) -> None:
-        connection = db_session.connection()
+    def __init__(self, bound: Session | Connection) -> None:
+        self._session = bound if isinstance(bound, Session) else None
+        connection = bound.connection() if isinstance(bound, Session) else bound
+        self.connection = connection
         self.dialect = connection.dialect.name
         self.sqlite = self.dialect == "sqlite"
         # sqlite3 takes `:name` as is; psycopg takes `%(name)s`.
-        self._paramstyle = "named" if self.dialect == "sqlite" else "pyformat"
+        self._paramstyle = "named" if self.sqlite else "pyformat"
         self._dbapi = connection.connection.driver_connection
+        self._cursor_made: Any = None
+        self._owns_session = False
+
+    @classmethod
+    @contextmanager
+    def transaction(cls, sessions: sessionmaker[Session]) -> Iterator[Raw]:
+        """One transaction, committed when the block ends, rolled back if it raises.
+
+        No ORM session is made: on a hot path its bookkeeping costs more than the statements
+        (bench/README.md). The connection comes from what `sessions` is bound to: the engine's
+        pool in service; in tests, the test's own connection, where this transaction is a
+        savepoint, as the sessions the tests make there are (`create_savepoint`).
+        """
+        bind = sessions.kw["bind"]
+        if isinstance(bind, Connection):
+            with bind.begin_nested():
+                raw = cls(bind)
+                try:
+                    yield raw
+                finally:
+                    raw._close()
+        else:
+            with bind.connect() as connection, connection.begin():
+                raw = cls(connection)
+                try:
+                    yield raw
+                finally:
+                    raw._close()
+
+    def session(self) -> Session:
+        """An ORM session in this same transaction, for the reads a hot path leaves to the ORM."""
+        if self._session is None:
+            # Joins the connection's transaction; closing it neither commits nor rolls back.
+            self._session = Session(bind=self.connection, join_transaction_mode="rollback_only",
+                                    expire_on_commit=False, autoflush=False)
+            self._owns_session = True
+        return self._session
+
+    def _close(self) -> None:
+        if self._cursor_made is not None:
+            self._cursor_made.close()
+        if self._owns_session and self._session is not None:
+            self._session.close()
 
     def _sql(self, sql: str) -> str:
         key = (sql, self._paramstyle)
@@ -144,20 +192,20 @@ class Raw:
             return params
         return {name: to_sqlite(value) for name, value in params.items()}
 
+    def _cursor(self) -> Any:
+        # One cursor for all the statements of a Raw: a client-side cursor holds nothing on the
+        # server, and making one per statement costs more than some statements.
+        if self._cursor_made is None:
+            self._cursor_made = self._dbapi.cursor()  # type: ignore[union-attr]
+        return self._cursor_made
+
     def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        cursor = self._dbapi.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._sql(sql), self._params(params))
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+        cursor = self._cursor()
+        cursor.execute(self._sql(sql), self._params(params))
+        return list(cursor.fetchall())
 
     def execute(self, sql: str, **params: Any) -> None:
-        cursor = self._dbapi.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._sql(sql), self._params(params))
-        finally:
-            cursor.close()
+        self._cursor().execute(self._sql(sql), self._params(params))
 
 
 def to_sqlite(value: Any) -> Any:

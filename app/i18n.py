@@ -1,14 +1,15 @@
 """Languages of the pages people read: Flask-Babel, with French and English complete.
 
-The language is, in order: the signed-in account's (a view sets `g.account_language`), the
-`lang` cookie the language switcher sets, the browser's best match, else French. Message ids
-are English; `app/translations/*/LC_MESSAGES/messages.po` are committed, the `.mo` files are
-built by `make translations` (and by `make install`). `make i18n` extracts and updates.
+The language is, in order: the signed-in account's (`g.account_language`, set by
+`app.accounts.session`), the `lang` cookie the language switcher sets, the browser's best
+match, else French. Message ids are English; `app/translations/*/LC_MESSAGES/messages.po` are
+committed, the `.mo` files are built by `make translations` (and by `make install`).
+`make i18n` extracts and updates.
 """
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale
 
 DEFAULT = "fr"
@@ -24,6 +25,11 @@ def supported(language: str | None) -> str | None:
 
 def select_locale() -> str:
     """Return the language of this request's pages (never fails: French by default)."""
+    if "account" not in g and "account_language" not in g and "account_id" in session:
+        # The signed-in account's language; this also ends an idle or superseded session.
+        from app.accounts import session as accounts_session
+
+        accounts_session.current_account()
     chosen = supported(g.get("account_language")) or supported(request.cookies.get(COOKIE))
     return chosen or request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
 

@@ -110,6 +110,29 @@ def active_consent_id(session: Session, *, person_id: int, partner_id: int, scop
     return None
 
 
+def in_force(session: Session, *, consent_id: str, partner_id: int, scope: str,
+             at: datetime) -> int | None:
+    """Return the person of consent `consent_id` if it covers `scope` for `partner_id` at `at`.
+
+    None if the consent is unknown, given to another partner, lacks the scope, is not yet
+    granted, has expired or was withdrawn: a person-bound token answers only while its own
+    consent is in force.
+    """
+    withdrawn = exists().where(
+        and_(ConsentEvent.consent_id == Consent.id, ConsentEvent.kind == EventKind.WITHDRAWN,
+             ConsentEvent.at <= at)
+    )
+    row = session.execute(
+        select(Consent.person_id, Consent.scopes).where(
+            Consent.id == consent_id, Consent.partner_id == partner_id,
+            Consent.granted_at <= at, Consent.expires_at > at, ~withdrawn,
+        )
+    ).one_or_none()
+    if row is None or scope not in row.scopes.split():
+        return None
+    return int(row.person_id)
+
+
 def for_person(session: Session, person_id: int) -> list[Consent]:
     """Every consent the person gave, newest first."""
     return list(session.scalars(
@@ -119,4 +142,5 @@ def for_person(session: Session, person_id: int) -> list[Consent]:
 
 
 __all__ = ["ConsentError", "ConsentNotFound", "ConsentClosed", "Method", "State", "give",
-           "withdraw", "record_expiries", "active_consent_id", "for_person", "state"]
+           "withdraw", "record_expiries", "active_consent_id", "in_force", "for_person",
+           "state"]

@@ -1,13 +1,36 @@
-"""How a partner names a person: identifiers in the body, never in the URL."""
+"""How a partner names a person: identifiers in the body, never in the URL.
+
+With a person-bound token (the person consented on the partner's website) the token names the
+person: the body carries only `recipient`, and an identifier in it is refused. Who is asking
+is known before the body is parsed (the token is checked first); `person_bound()` says so to
+the schema for the time of one request, without the schema knowing anything of HTTP.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+IDENTIFIERS = ("ofpra_number", "agdref_number", "birth_date", "birth_name", "given_names")
+
+_PERSON_BOUND: contextvars.ContextVar[bool] = contextvars.ContextVar("person_bound",
+                                                                     default=False)
+
+
+@contextlib.contextmanager
+def person_bound(bound: bool) -> Iterator[None]:
+    """Within this block, lookups name no one (True) or must identify someone (False)."""
+    token = _PERSON_BOUND.set(bound)
+    try:
+        yield
+    finally:
+        _PERSON_BOUND.reset(token)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -27,7 +50,10 @@ def validate_siret(value: str) -> None:
 
 
 class PersonLookupSchema(Schema):
-    """OFPRA number, or AGDREF number and birth date; names optional and never fuzzy."""
+    """OFPRA number, or AGDREF number and birth date; names optional and never fuzzy.
+
+    With a person-bound token: `recipient` only, every identifier absent.
+    """
 
     ofpra_number = fields.String(
         validate=validate.Regexp(r"^\d{9,12}$", error="An OFPRA number has 9 to 12 digits."),
@@ -54,6 +80,13 @@ class PersonLookupSchema(Schema):
 
     @validates_schema
     def identifier_given(self, data: dict[str, Any], **_: Any) -> None:
+        if _PERSON_BOUND.get():
+            given = [name for name in IDENTIFIERS if name in data]
+            if given:
+                raise ValidationError("This access token already names the person (they "
+                                      "consented on your website): send only recipient.",
+                                      given[0])
+            return
         if data.get("ofpra_number"):
             return
         if not data.get("agdref_number"):

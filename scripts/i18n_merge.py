@@ -45,7 +45,9 @@ def main() -> int:
         with path.open("rb") as handle:
             catalog = pofile.read_po(handle, locale=language)
         for message in catalog:
-            if not message.id or message.string:
+            filled = (all(message.string) if isinstance(message.string, tuple | list)
+                      else bool(message.string))
+            if not message.id or filled:
                 continue
             msgid = message.id if isinstance(message.id, str) else message.id[0]
             texts = pending.get(msgid, {})

@@ -57,6 +57,13 @@ FONTS = ("Marianne-Regular.woff2", "Marianne-Bold.woff2")
 # Spacing utilities kept (`fr-mt-2w`…), at the base breakpoint only; the full set is 75 KB.
 SPACING_KEPT = {"0", "1v", "2v", "3v", "1w", "2w", "3w", "4w", "5w", "6w", "8w", "auto"}
 SPACING = re.compile(r"^\.fr-[mp][trblxy]?-([0-9a-z-]+)$")
+# In the sheets of the text fields (`form`, `input`), the parts the pages never use: a field is
+# shown plain or in error, never "valid" nor "info"; no range slider, rich radio, date picker
+# or input add-on. About 6 KB of the 16 KB every form page needs.
+FIELD_SHEETS = ("dist/component/form/", "dist/component/input/")
+UNUSED_IN_FIELDS = re.compile(r"fr-range|fr-radio-rich|\[type=date\]|calendar-picker"
+                              r"|fr-input-wrap--(?:addon|action)|--valid\b|--info\b"
+                              r"|fr-(?:valid|info)-text|fr-label--success")
 ICON_CLASS = re.compile(r"\bfr-icon-([a-z0-9]+(?:-[a-z0-9]+)*)")
 URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
 VAR_USE = re.compile(r"var\(\s*(--[\w-]+)")
@@ -175,19 +182,22 @@ def without_negations(selector: str) -> str:
     return "".join(out) + selector[i:]
 
 
-def keep_selector(selector: str, media: str, core: bool) -> bool:
+def keep_selector(selector: str, media: str, core: bool, fields: bool = False) -> bool:
     selector = selector.strip()
     if "fr-fi-" in without_negations(selector):  # icon aliases, deprecated since DSFR 1.0
+        return False
+    if fields and UNUSED_IN_FIELDS.search(without_negations(selector)):
         return False
     spacing = SPACING.match(selector) if core else None
     return not spacing or (not media and spacing.group(1) in SPACING_KEPT)
 
 
-def trim_rules(nodes: list[Node], core: bool) -> None:
+def trim_rules(nodes: list[Node], core: bool, fields: bool = False) -> None:
     for node, media in walk(nodes):
         if node.body is None or node.prelude.startswith("@"):
             continue
-        selectors = [s for s in split_top(node.prelude, ",") if keep_selector(s, media, core)]
+        selectors = [s for s in split_top(node.prelude, ",")
+                     if keep_selector(s, media, core, fields)]
         node.prelude = ",".join(selectors)
         if node.prelude and node.body.strip() == "":
             node.prelude = ""
@@ -334,7 +344,7 @@ def vendor(package: Package) -> dict[str, int]:
     for path in [core] + [f"dist/component/{c}/{c}.main.min.css" for c in COMPONENTS]:
         banner, text = strip_comments(package.text(path))
         nodes = parse(text)
-        trim_rules(nodes, core=path == core)
+        trim_rules(nodes, core=path == core, fields=path.startswith(FIELD_SHEETS))
         trim_font_faces(nodes)
         sheets[path.replace(".main.min.css", ".min.css")] = (banner, nodes)
     icons = icons_used()
@@ -377,7 +387,9 @@ def readme(sizes: dict[str, int], icons: list[str]) -> str:
         f"Trimmed from the CSS, so that a first visit stays under 300 KB on a cheap phone: the "
         f"`fr-fi-*` icon aliases (deprecated since DSFR 1.0); the spacing utilities other than "
         f"`fr-{{m,p}}{{t,r,b,l,x,y}}-{{{spacing}}}` at the base breakpoint; the font faces not "
-        f"shipped; the `:root` custom properties that no vendored rule uses, even indirectly.",
+        f"shipped; the `:root` custom properties that no vendored rule uses, even indirectly; "
+        f"in `form` and `input`, the parts no page uses (the \"valid\" and \"info\" states of "
+        f"fields, range sliders, rich radios, date pickers, input add-ons).",
         width=96, break_on_hyphens=False, break_long_words=False)
     return f"""# DSFR {VERSION}, vendored minimally
 

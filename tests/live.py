@@ -56,6 +56,7 @@ def serve(instance: Path, **settings: str) -> Iterator[Live]:
     live.flask("db", "upgrade")
     live.flask("sandbox", "load", "sandbox/people.json")
     live.flask("partners", "demo")
+    live.flask("accounts", "demo")  # as `make demo`: connection keys in instance/demo/people.json
     log = (instance / "gunicorn.log").open("wb")
     server = subprocess.Popen(
         [BIN / "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],

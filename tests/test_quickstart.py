@@ -42,14 +42,26 @@ def test_demo_partner_files(served):
                                                           "caf.json"}
 
 
-def test_transport_asks_protection_status(served):
-    partners, _ = served
-    code, answer = ask(partners / "transport.json", "protection-status",
-                       "--ofpra-number", "900000000001")
+def test_transport_needs_consent_then_gets_protection_status(served):
+    partners, env = served
+    credentials = partners / "transport.json"
+    code, answer = ask(credentials, "protection-status", "--ofpra-number", "900000000001")
+    assert (code, answer["status"], answer["body"]["code"]) == (1, 403, "consent_required")
+    record_consent(env, credentials, "900000000001", "protection_status")
+    code, answer = ask(credentials, "protection-status", "--ofpra-number", "900000000001")
     assert code == 0
     assert answer["status"] == 200
     assert answer["body"]["protected"] is True
     assert answer["body"]["protection"] == "refugee"
+
+
+def record_consent(env, credentials: Path, ofpra_number: str, scope: str) -> None:
+    """A consent signed at an OFPRA desk, recorded by staff (flask consents record)."""
+    client_id = json.loads(credentials.read_text())["client_id"]
+    subprocess.run([BIN / "flask", "consents", "record", "--ofpra-number", ofpra_number,
+                    "--partner", client_id, "--scope", scope, "--days", "30",
+                    "--purpose", "Demande de droits", "--by", "agent-test"],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def test_school_asks_progress(served):
@@ -65,11 +77,7 @@ def test_caf_needs_consent_then_gets_civil_status(served):
     credentials = partners / "caf.json"
     code, answer = ask(credentials, "civil-status", "--ofpra-number", "900000000006")
     assert (code, answer["status"], answer["body"]["code"]) == (1, 403, "consent_required")
-    client_id = json.loads(credentials.read_text())["client_id"]
-    subprocess.run([BIN / "flask", "consents", "record", "--ofpra-number", "900000000006",
-                    "--partner", client_id, "--scope", "civil_status", "--days", "30",
-                    "--purpose", "Ouverture de droits", "--by", "agent-test"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    record_consent(env, credentials, "900000000006", "civil_status")
     code, answer = ask(credentials, "civil-status", "--ofpra-number", "900000000006")
     assert code == 0
     body = answer["body"]

@@ -1,8 +1,10 @@
 """Who is signed in: a signed cookie session, short-lived for shared phones.
 
-The cookie holds the account id, its session generation and the time of the last request.
-A session idle for SESSION_IDLE_MINUTES, or older than the account's last password change or
-"sign out everywhere" (the generation), is no session.
+The cookie holds the account id, its session generation, the time of the last request and the
+time of signing in. A session idle for SESSION_IDLE_MINUTES, signed in more than
+SESSION_MAX_HOURS ago (even if busy all along), or older than the account's last password
+change or "sign out everywhere" (the generation), is no session. The cookie's flags (Secure,
+HttpOnly, SameSite=Lax, the `__Host-` prefix in production) are set by `app.site.csrf`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,21 @@ from flask import current_app, g, redirect, request, session
 
 from app import web
 from app.accounts.models import Account
+from app.site import pages
+
+IDLE_MINUTES = 15
+MAX_HOURS = 12
+SIGNIN_PATH = "/signin"
+
+
+def idle_seconds() -> int:
+    """Return how long a session may stay without a request (SESSION_IDLE_MINUTES)."""
+    return int(current_app.config.get("SESSION_IDLE_MINUTES", IDLE_MINUTES)) * 60
+
+
+def max_seconds() -> int:
+    """Return how long a session may last in all (SESSION_MAX_HOURS), however busy."""
+    return int(current_app.config.get("SESSION_MAX_HOURS", MAX_HOURS)) * 3600
 
 
 def sign_in(account: Account) -> None:
@@ -25,14 +42,16 @@ def sign_in(account: Account) -> None:
     session.permanent = True
     session["account_id"] = account.id
     session["generation"] = account.session_generation
-    session["seen"] = int(time.time())
+    session["seen"] = session["since"] = int(time.time())
     g.account = account
     g.account_language = account.language
 
 
 def sign_out() -> None:
+    """End this session: the cookie no longer names anyone (nor carries a form token)."""
     session.clear()
     g.pop("account", None)
+    g.pop("account_language", None)
 
 
 def current_account() -> Account | None:
@@ -41,12 +60,15 @@ def current_account() -> Account | None:
         return g.account  # type: ignore[no-any-return]
     account = None
     account_id = session.get("account_id")
-    idle = current_app.config.get("SESSION_IDLE_MINUTES", 15) * 60
-    if account_id is not None and time.time() - session.get("seen", 0) <= idle:
+    seen = session.get("seen")
+    since = session.get("since", seen)
+    now = time.time()
+    if isinstance(account_id, int) and isinstance(seen, int) and isinstance(since, int) \
+            and 0 <= now - seen <= idle_seconds() and now - since <= max_seconds():
         found = web.session().get(Account, account_id)
         if found is not None and found.session_generation == session.get("generation"):
             account = found
-            session["seen"] = int(time.time())
+            session["seen"] = int(now)
             g.account_language = found.language
     if account is None and "account_id" in session:
         session.clear()
@@ -56,9 +78,7 @@ def current_account() -> Account | None:
 
 def safe_next(target: str | None, default: str = "/") -> str:
     """A same-site path to return to after signing in; anything else gives `default`."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    return pages.safe_next(target, default)
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +87,12 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_account() is None:
-            return redirect("/signin?" + urlencode({"next": request.full_path.rstrip("?")}))
+            # After signing in, only a page can be returned to (a form would have to be sent
+            # again, with a token of the new session).
+            if request.method == "GET":
+                return redirect(SIGNIN_PATH + "?" + urlencode(
+                    {"next": request.full_path.rstrip("?")}))
+            return redirect(SIGNIN_PATH, code=303)
         return view(*args, **kwargs)
 
     return wrapper

@@ -2,7 +2,8 @@
 
 A partner authenticates with `private_key_jwt`: OFPRA stores the public JWK Set it registered
 and never a private key. Shared secrets exist only for deployments that allow them; then only
-a scrypt hash is stored.
+a scrypt hash is stored. A partner whose own website asks the person (the authorization code
+flow) also registers its exact redirect URIs.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
 from cryptography.hazmat.primitives import serialization
@@ -28,6 +31,7 @@ from app.partners import models as partner_models
 from consent import policy
 
 GRANT_TYPE = "client_credentials"
+AUTHORIZATION_CODE = "authorization_code"
 PRIVATE_KEY_JWT = "private_key_jwt"
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 # OFPRA's own services (introspection) are clients of this kind, never partner administrations.
@@ -50,7 +54,11 @@ _SCRYPT_MAXMEM = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Client(ClientMixin):  # type: ignore[misc]  # Authlib ships no type information
-    """A partner as an OAuth client, with the scopes its habilitations grant on `today`."""
+    """A partner as an OAuth client, with the scopes its habilitations grant on `today`.
+
+    `consent_scopes` are those of `scopes` that a habilitation in force grants only with the
+    person's consent (and for some days): the only ones the authorization code flow may ask.
+    """
 
     client_id: str
     kind: str
@@ -59,6 +67,10 @@ class Client(ClientMixin):  # type: ignore[misc]  # Authlib ships no type inform
     jwks: dict[str, Any]
     secret_hash: str | None
     scopes: tuple[str, ...]
+    partner_id: int
+    name: str
+    redirect_uris: tuple[str, ...]
+    consent_scopes: tuple[str, ...]
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -76,7 +88,20 @@ class Client(ClientMixin):  # type: ignore[misc]  # Authlib ships no type inform
         return [item for item in dict.fromkeys((scope or "").split()) if item not in self.scopes]
 
     def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == AUTHORIZATION_CODE:
+            return bool(self.redirect_uris)
         return grant_type == GRANT_TYPE
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and bool(self.redirect_uris)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        """Exact comparison with a registered URI: no prefix, no pattern, no normalisation."""
+        return redirect_uri in self.redirect_uris
+
+    def get_default_redirect_uri(self) -> None:
+        # Never a default: the request must name its redirect URI, compared exactly.
+        return None
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if method == PRIVATE_KEY_JWT:
@@ -100,15 +125,20 @@ def find(db_session: Session, client_id: str, today: date) -> Client | None:
     ).one_or_none()
     if partner is None:
         return None
-    granted = {
-        item.scope
+    in_force = [
+        item
         for habilitation in partner.habilitations for item in habilitation.scopes
         if policy.Grant(habilitation.id, item.scope, item.consent_required,
                         habilitation.valid_from, habilitation.valid_until).in_force(today)
-    }
+    ]
+    granted = {item.scope for item in in_force}
+    # As app.consents.services.consentable_scopes: a consent must be allowed some days.
+    consent = {item.scope for item in in_force
+               if item.consent_required and (item.max_consent_days or 0) > 0}
     return Client(partner.client_id, partner.kind.value, partner.active,
                   partner.token_endpoint_auth_method, partner.jwks, partner.client_secret_hash,
-                  tuple(sorted(granted)))
+                  tuple(sorted(granted)), partner.id, partner.name,
+                  tuple(partner.redirect_uris or ()), tuple(sorted(consent)))
 
 
 def hash_secret(secret: str) -> str:
@@ -136,6 +166,51 @@ def check_secret(secret: str, stored: str) -> bool:
 
 def _b64(value: bytes) -> str:
     return base64.urlsafe_b64encode(value).decode().rstrip("=")
+
+
+# --- Registering a partner's redirect URIs ------------------------------------------------
+
+MAX_REDIRECT_URI_LENGTH = 500  # the column's size (partner.redirect_uris, authorization_code)
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Return why `uri` cannot be registered as a redirect URI, or None if it can.
+
+    https only (RFC 9700 section 2.6), or http on a loopback address for development; an
+    absolute URI without fragment, user information or wildcard, at most 500 characters.
+    """
+    if len(uri) > MAX_REDIRECT_URI_LENGTH:
+        return f"at most {MAX_REDIRECT_URI_LENGTH} characters"
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in uri) or "\\" in uri:
+        return "no spaces, control characters or backslashes"
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError:
+        return "not a valid URL"
+    if not hostname or not parts.netloc:
+        return "an absolute URL with a host"
+    if "@" in parts.netloc:
+        return "no user information (user@host)"
+    if parts.fragment or "#" in uri:
+        return "no fragment (#…)"
+    if "*" in uri:
+        return "no wildcard: register each exact URI"
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and _loopback(hostname):
+        return None
+    return "https, or http on a loopback address (127.0.0.1, [::1], localhost) for development"
+
+
+def _loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
 
 
 # --- Registering a partner's public keys -------------------------------------------------

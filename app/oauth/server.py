@@ -1,8 +1,14 @@
 """The OAuth 2 authorization server, on Authlib: partners get access tokens here.
 
-- Client credentials only, for partners authenticated by `private_key_jwt` (RFC 7523): an
+- Client credentials, for partners authenticated by `private_key_jwt` (RFC 7523): an
   assertion signed with ES256, EdDSA (Ed25519) or PS256, `aud` = the issuer, used once.
   Shared secrets are refused unless ALLOW_CLIENT_SECRET is on.
+- The authorization code grant, for the person present on a partner's website (the
+  authorization endpoint itself is app/oauth/authorize.py): PKCE with S256 only and always,
+  exact redirect URIs, `iss` in every authorization response (RFC 9207), codes single-use and
+  valid 60 s, `private_key_jwt` only whatever ALLOW_CLIENT_SECRET says. Its token is bound to
+  the person and to the consent they gave: `sub` is a pairwise pseudonym, `consent_id` names
+  the consent, and the API answers only while that consent is in force.
 - Access tokens are RFC 9068 JWTs for this API, at most 300 s, carrying the scopes the
   partner's habilitations grant today (Paris time).
 - Published: RFC 8414 metadata, the JWKS, RFC 7662 introspection (OFPRA's own services only)
@@ -19,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,11 +34,16 @@ from authlib.oauth2.base import OAuth2Error
 from authlib.oauth2.rfc6749 import (
     InvalidClientError,
     InvalidGrantError,
+    InvalidRequestError,
     InvalidScopeError,
+    OAuth2Request,
+    UnauthorizedClientError,
     grants,
 )
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc8414 import get_well_known_url
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -58,13 +69,17 @@ LEEWAY = 10
 JTI_MAX_LENGTH = 128
 # Discovery documents change only with a key rotation or a deployment; the JWKS keeps old keys.
 PUBLIC_CACHE = "public, max-age=300"
+# A client's `state` comes back in the redirect and is kept meanwhile in the person's session
+# cookie: bounded, so that the cookie stays well under browsers' 4 KB.
+STATE_MAX_LENGTH = 256
 
 TITLES = {
     "invalid_request": "The OAuth request is not valid",
     "invalid_client": "Client authentication failed",
     "invalid_grant": "The grant or token is not valid for this client",
     "unauthorized_client": "This client may not do this",
-    "unsupported_grant_type": "Only the client_credentials grant is supported",
+    "unsupported_grant_type": "Only the client_credentials and authorization_code grants are "
+                              "supported",
     "invalid_scope": "The requested scope is not granted",
     "unsupported_token_type": "This token type is not supported",
     "insecure_transport": "OAuth requires HTTPS",
@@ -186,6 +201,18 @@ class AccessTokens(JWTBearerTokenGenerator):  # type: ignore[misc]
     def get_audiences(self, client: Any, user: Any, scope: str) -> str:
         return self.audience
 
+    def get_jti(self, client: Any, grant_type: str, user: Any, scope: str) -> str:
+        # A person-bound token's jti derives from its code: a replayed code can revoke it.
+        if isinstance(user, services.Grantor):
+            return user.jti
+        return super().get_jti(client, grant_type, user, scope)  # type: ignore[no-any-return]
+
+    def get_extra_claims(self, client: Any, grant_type: str, user: Any,
+                         scope: str) -> dict[str, Any]:
+        if isinstance(user, services.Grantor):
+            return {"consent_id": user.consent_id}
+        return {}
+
 
 class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
     def __init__(self, oauth_request: Any, server: Server) -> None:
@@ -204,6 +231,150 @@ class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
         if client.get_allowed_scope(scope) is None:
             raise InvalidScopeError(description="No habilitation of this client is in force "
                                                 "today.")
+
+
+class S256Only(CodeChallenge):  # type: ignore[misc]
+    """PKCE (RFC 7636) on every authorization request, S256 only (RFC 9700 section 2.1.1).
+
+    `plain` is refused, and so is a request naming no method, which RFC 7636 would take as
+    plain. The verifier is required at the token endpoint from every client.
+    """
+
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def __init__(self) -> None:
+        super().__init__(required=True)
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: Any) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("code_challenge is required (PKCE, RFC 7636, S256).")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256: plain is refused.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant: Any, result: Any) -> None:
+        if not grant.request.form.get("code_verifier"):
+            raise InvalidRequestError("code_verifier is required (PKCE, RFC 7636).")
+        super().validate_code_verifier(grant, result)
+
+    def get_authorization_code_challenge_method(self, authorization_code: Any) -> str:
+        return "S256"  # the only method ever accepted when the code was made
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code just marked used, as Authlib's grant reads it."""
+
+    digest: str
+    person_id: int
+    consent_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+class AuthorizationCodeFlow(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    """The person present on a partner's website (RFC 6749 section 4.1, profiled by FAPI 2.0).
+
+    At the authorization endpoint: a known client, a redirect URI registered exactly, only
+    scopes its habilitations in force ask with consent. At the token endpoint:
+    `private_key_jwt`, the code (single-use, 60 s), the same redirect URI, the PKCE verifier.
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS = [clients.PRIVATE_KEY_JWT]
+
+    def validate_authorization_request(self) -> str:
+        state = self.request.payload.state
+        if state is not None and len(state) > STATE_MAX_LENGTH:
+            # Not sent back: the client would get the overlong state again.
+            raise InvalidRequestError(f"state may have at most {STATE_MAX_LENGTH} characters.")
+        redirect_uri: str = super().validate_authorization_request()
+        client: clients.Client = self.client
+        if not client.active:
+            raise UnauthorizedClientError("This partner's access is suspended.",
+                                          redirect_uri=redirect_uri)
+        if not self.request.payload.scope:
+            # No scope asked: every scope the partner asks with consent (checked non-empty).
+            self.request.scope = " ".join(client.consent_scopes)
+        return redirect_uri
+
+    def validate_requested_scope(self) -> None:
+        """Only scopes that a habilitation in force grants with the person's consent."""
+        client: clients.Client = self.client
+        asked = list(dict.fromkeys((self.request.payload.scope or "").split()))
+        unknown = [scope for scope in asked if scope not in settings.SCOPES]
+        if unknown:
+            raise InvalidScopeError(description=f"Unknown scope: {' '.join(unknown)}.")
+        if not asked and not client.consent_scopes:
+            raise InvalidScopeError(description="This partner asks no scope with the person's "
+                                                "consent today.")
+        refused = [scope for scope in asked if scope not in client.consent_scopes]
+        if refused:
+            raise InvalidScopeError(description="Not asked with the person's consent under a "
+                                                f"habilitation in force: {' '.join(refused)}.")
+
+    def save_authorization_code(self, code: str, oauth_request: Any) -> None:
+        grantor: services.Grantor = oauth_request.user
+        services.save_code(
+            web.session(), digest=services.code_digest(self.server.secret, code),
+            client_id=oauth_request.client.client_id, person_id=grantor.person_id,
+            consent_id=grantor.consent_id, redirect_uri=oauth_request.payload.redirect_uri,
+            scope=oauth_request.scope,
+            code_challenge=oauth_request.payload.data["code_challenge"],
+            now=datetime.now(UTC))
+
+    def query_authorization_code(self, code: str, client: clients.Client) -> IssuedCode | None:
+        """Use the code up (whatever follows); refuse one used before, revoking its token."""
+        digest = services.code_digest(self.server.secret, code)
+        state, row = services.use_code(web.session(), digest, client.client_id,
+                                       datetime.now(UTC))
+        if row is None:
+            return None  # Authlib: invalid_grant, "Invalid 'code' in request."
+        if state is services.CodeState.USED:
+            # RFC 6749 section 4.1.2: a code used twice was intercepted or replayed; the
+            # token its first use gave (if any) is revoked until it would have expired.
+            used_at = row.used_at or datetime.now(UTC)
+            services.revoke(web.session(), services.code_token_jti(self.server.secret, digest),
+                            client.client_id,
+                            used_at + timedelta(seconds=self.server.lifetime + LEEWAY))
+            raise InvalidGrantError(description="This code was already used: it works once. "
+                                                "The access token it gave is revoked.")
+        if state is services.CodeState.EXPIRED:
+            raise InvalidGrantError(description="This code has expired: a code is valid "
+                                                f"{int(services.CODE_LIFETIME.total_seconds())}"
+                                                " s. Ask the person again.")
+        return IssuedCode(digest, row.person_id, row.consent_id, row.redirect_uri, row.scope,
+                          row.code_challenge)
+
+    def authenticate_user(self, code: IssuedCode) -> services.Grantor:
+        """The person, as a pseudonym for this partner, while the consent is still in force."""
+        client: clients.Client = self.request.client
+        if not services.consent_in_force(web.session(), code.consent_id, client.partner_id,
+                                         code.scope.split(), datetime.now(UTC)):
+            raise InvalidGrantError(description="The person's consent is no longer in force.")
+        secret = self.server.secret
+        return services.Grantor(
+            code.person_id, code.consent_id,
+            services.pairwise_subject(secret, client.client_id, code.person_id),
+            services.code_token_jti(secret, code.digest))
+
+    def delete_authorization_code(self, authorization_code: IssuedCode) -> None:
+        """Nothing to delete: `use_code` marked it used, and its row recognises a replay."""
+
+
+def kept_request(uri: str, params: dict[str, str]) -> OAuth2Request:
+    """An authorization request kept since the consent screen, to be validated again as is."""
+    oauth_request = OAuth2Request("GET", uri)
+    oauth_request.payload = BasicOAuth2Payload(params)
+    return oauth_request
 
 
 @dataclass(frozen=True)
@@ -255,12 +426,15 @@ class Introspection(IntrospectionEndpoint):  # type: ignore[misc]
 
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
         claims = token.claims
-        return {
+        answer = {
             "active": True, "token_type": "Bearer", "scope": claims.get("scope", ""),
             "client_id": claims["client_id"], "sub": claims["sub"], "aud": claims["aud"],
             "iss": claims["iss"], "exp": claims["exp"], "iat": claims["iat"],
             "jti": claims["jti"],
         }
+        if "consent_id" in claims:  # a person-bound token: the consent it answers under
+            answer["consent_id"] = claims["consent_id"]
+        return answer
 
 
 class Revocation(RevocationEndpoint):  # type: ignore[misc]
@@ -300,6 +474,8 @@ class Server(flask_oauth2.AuthorizationServer):  # type: ignore[misc]
             raise settings.ConfigurationError("CLIENT_ASSERTION_MAX_LIFETIME must be positive")
         self.issuer: str = app.config["OAUTH_ISSUER"]
         self.audience: str = app.config["API_AUDIENCE"]
+        self.secret: str = app.config["SECRET_KEY"]
+        self.lifetime = lifetime
         self.keys = app.extensions["ofpra.keys"]
         self.auth_methods = [clients.PRIVATE_KEY_JWT]
         if app.config["ALLOW_CLIENT_SECRET"]:
@@ -310,6 +486,7 @@ class Server(flask_oauth2.AuthorizationServer):  # type: ignore[misc]
         self.register_client_auth_method(clients.PRIVATE_KEY_JWT,
                                          PrivateKeyJWT(self.issuer, max_assertion))
         self.register_grant(ClientCredentials)
+        self.register_grant(AuthorizationCodeFlow, [S256Only()])
         self.register_endpoint(Introspection(self))
         self.register_endpoint(Revocation(self))
 
@@ -322,6 +499,22 @@ class Server(flask_oauth2.AuthorizationServer):  # type: ignore[misc]
 
     def save_token(self, token: dict[str, Any], oauth_request: Any) -> None:
         """Nothing to store: the JWT is self-contained; a revocation records its jti."""
+
+    def create_oauth2_request(self, request: Any) -> OAuth2Request:
+        # An authorization request kept since the consent screen is validated as it was.
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)  # type: ignore[no-any-return]
+
+    def authorization_grant(self, oauth_request: OAuth2Request | None = None
+                            ) -> AuthorizationCodeFlow:
+        """Validate an authorization request (this HTTP request's, or a kept one).
+
+        Raises OAuth2Error: with `redirect_uri` set when the error may be sent to the client;
+        without it when the client or its redirect URI cannot be trusted (then a page says
+        so to the person, and nobody is redirected anywhere).
+        """
+        return self.get_consent_grant(request=oauth_request)  # type: ignore[no-any-return]
 
     def authenticate_client(self, oauth_request: Any, methods: list[str],
                             endpoint: str = "token") -> clients.Client:
@@ -367,9 +560,12 @@ class Server(flask_oauth2.AuthorizationServer):  # type: ignore[misc]
             "jwks_uri": f"{self.issuer}/oauth/jwks",
             "introspection_endpoint": f"{self.issuer}/oauth/introspect",
             "revocation_endpoint": f"{self.issuer}/oauth/revoke",
-            "grant_types_supported": [clients.GRANT_TYPE],
-            # No authorization endpoint yet: the person-present flow will add "code".
-            "response_types_supported": [],
+            "authorization_endpoint": f"{self.issuer}/oauth/authorize",
+            "grant_types_supported": [clients.GRANT_TYPE, clients.AUTHORIZATION_CODE],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
             "scopes_supported": list(settings.SCOPES),
             "token_endpoint_auth_methods_supported": list(self.auth_methods),
             "token_endpoint_auth_signing_alg_values_supported": algorithms,
@@ -434,5 +630,10 @@ def init_app(app: Flask) -> None:
     blueprint.add_url_rule(get_well_known_url(oauth_server.issuer), view_func=metadata,
                            methods=["GET"])
     app.register_blueprint(blueprint)
+    # The authorization endpoint is a page for people (app/oauth/authorize.py imports this
+    # module, hence the import here).
+    from app.oauth import authorize
+
+    authorize.init_app(app)
     # Authlib logs client ids and whole issued tokens at DEBUG: never let that reach a log.
     logging.getLogger("authlib").setLevel(logging.INFO)

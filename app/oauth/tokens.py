@@ -3,6 +3,10 @@
 Tokens are RFC 9068 JWTs signed by OFPRA's access-token key. A verified token is cached until
 it expires (a partner reuses one token for its whole lifetime, so the signature is checked
 once). Revocations are read from the database at most every REVOCATION_CACHE_SECONDS.
+
+A token from the authorization code flow is bound to a person through a consent: its `sub` is
+a pairwise pseudonym and its `consent_id` names the consent. With such a token the body names
+no one (the consent's person is the subject), and identifiers in it are refused.
 """
 
 from __future__ import annotations
@@ -22,19 +26,25 @@ from sqlalchemy import select
 
 from app import errors
 from app.oauth.models import RevokedToken
+from schemas import lookups
 
 CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the client, its scopes, and the person when a person is present."""
+    """Who is calling: the client, its scopes, and the person when a person is present.
+
+    `consent_id` is set only for a person-bound token (authorization code flow): the consent
+    the person gave, whose person every answer is about; `subject` is then their pseudonym.
+    """
 
     client_id: str
     scopes: frozenset[str]
     jti: str
     expires_at: float
     subject: str
+    consent_id: str | None = None
 
 
 class Verifier:
@@ -86,8 +96,11 @@ class Verifier:
         except JoseError as error:
             raise errors.Unauthenticated("The access token is not valid.") from error
         claims: dict[str, Any] = decoded.claims
+        consent_id = claims.get("consent_id")
+        if consent_id is not None and (not isinstance(consent_id, str) or not consent_id):
+            raise errors.Unauthenticated("The access token is not valid.")
         return Caller(str(claims["client_id"]), frozenset(str(claims.get("scope", "")).split()),
-                      str(claims["jti"]), float(claims["exp"]), str(claims["sub"]))
+                      str(claims["jti"]), float(claims["exp"]), str(claims["sub"]), consent_id)
 
     def _revoked_jtis(self, now: float) -> frozenset[str]:
         if now - self._revoked_read_at >= self.revocation_ttl:
@@ -119,7 +132,10 @@ def bearer_token() -> str:
 
 
 def require(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Admit only a valid token carrying `scope`; the caller is then in `g.caller`."""
+    """Admit only a valid token carrying `scope`; the caller is then in `g.caller`.
+
+    For a person-bound token, the body is then parsed as naming no one (schemas.lookups).
+    """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -131,7 +147,8 @@ def require(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", '
                                                  f'scope="{scope}"'})
             g.caller = caller
-            return view(*args, **kwargs)
+            with lookups.person_bound(caller.consent_id is not None):
+                return view(*args, **kwargs)
 
         return wrapper
 

@@ -1,6 +1,7 @@
 """`flask partners`: register partner administrations, their habilitation and public key.
 
-`add` registers one partner (DataPass-like: legal basis, purpose, retention, scopes, validity);
+`add` registers one partner (DataPass-like: legal basis, purpose, retention, scopes, validity;
+the exact redirect URIs of its website when the person is to consent there);
 `list` shows them; `demo` sets up the three demo partners of `make run` and writes their
 credentials under `instance/demo/partners/`. Each command commits once, at its end.
 """
@@ -51,11 +52,12 @@ class HabilitationSpec:
 
 def register(db_session: Session, *, client_id: str, name: str, siret: str, kind: PartnerKind,
              jwks: dict[str, Any], rate_limit: int | None,
-             habilitation: HabilitationSpec | None) -> Partner:
+             habilitation: HabilitationSpec | None,
+             redirect_uris: tuple[str, ...] = ()) -> Partner:
     """Add a partner and its habilitation (flushed, not committed)."""
     partner = Partner(client_id=client_id, name=name, siret=siret, kind=kind, jwks=jwks,
                       token_endpoint_auth_method=clients.PRIVATE_KEY_JWT,
-                      rate_limit=rate_limit, active=True)
+                      redirect_uris=list(redirect_uris), rate_limit=rate_limit, active=True)
     db_session.add(partner)
     db_session.flush()
     if habilitation is not None:
@@ -107,6 +109,15 @@ def check_url(url: str) -> str:
     return url
 
 
+def check_redirect_uris(uris: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the URIs, each once, in order; refuse one that cannot be a redirect URI."""
+    for uri in uris:
+        problem = clients.redirect_uri_problem(uri)
+        if problem:
+            raise click.BadParameter(f"{uri!r}: {problem}", param_hint="--redirect-uri")
+    return tuple(dict.fromkeys(uris))
+
+
 def read_key(jwk_path: Path | None, pem_path: Path | None) -> clients.PublicKeys:
     if jwk_path is not None and pem_path is None:
         return _read_key(jwk_path, "--jwk", lambda path: clients.keys_from_jwk(path.read_text()))
@@ -153,6 +164,10 @@ def init_app(app: Flask) -> None:
     @click.option("--max-consent-days", type=click.IntRange(min=1),
                   default=DEFAULT_MAX_CONSENT_DAYS, show_default=True,
                   help="Longest consent a person may give for a ':consent' scope.")
+    @click.option("--redirect-uri", "redirect_uris", multiple=True, metavar="URI",
+                  help="An exact redirect URI of the partner's website, repeatable (the person "
+                       "consents there: authorization code flow). https only, or http on a "
+                       "loopback address for development.")
     @click.option("--client-id", help="Default: generated.")
     @click.option("--jwk", "jwk_path", type=click.Path(exists=True, dir_okay=False,
                                                        path_type=Path),
@@ -164,7 +179,8 @@ def init_app(app: Flask) -> None:
             legal_basis: str | None, legal_basis_url: str | None, purpose: str | None,
             retention_days: int | None, valid_from: datetime | None,
             valid_until: datetime | None, rate_limit: int | None, max_consent_days: int,
-            client_id: str | None, jwk_path: Path | None, pem_path: Path | None) -> None:
+            redirect_uris: tuple[str, ...], client_id: str | None, jwk_path: Path | None,
+            pem_path: Path | None) -> None:
         """Register a partner, its habilitation and its public key."""
         name = name.strip()
         if not name or len(name) > 200:
@@ -172,6 +188,10 @@ def init_app(app: Flask) -> None:
         check_siret(siret)
         partner_kind = PartnerKind(kind)
         scopes = parse_scopes(scope_values)
+        redirect_uris = check_redirect_uris(redirect_uris)
+        if redirect_uris and not any(scopes.values()):
+            raise click.UsageError("--redirect-uri is for a partner whose website asks the "
+                                   "person's consent: give a SCOPE:consent too")
         if not scopes and partner_kind is not PartnerKind.OFPRA:
             raise click.UsageError("give at least one --scope: a partner without a scope can "
                                    "ask nothing")
@@ -205,11 +225,13 @@ def init_app(app: Flask) -> None:
                                          param_hint="--client-id")
             partner = register(db_session, client_id=client_id, name=name, siret=siret,
                                kind=partner_kind, jwks=keys.jwks, rate_limit=rate_limit,
-                               habilitation=habilitation)
+                               habilitation=habilitation, redirect_uris=redirect_uris)
             db_session.commit()
         kids = ", ".join(key["kid"] for key in keys.jwks["keys"])
         click.echo(f"partner {partner.name} registered: client_id {partner.client_id}, "
                    f"scopes {describe(scopes) or '(none)'}, key {kids}")
+        for uri in redirect_uris:
+            click.echo(f"    redirect URI {uri}")
 
     @partners_group.command("list")
     def list_partners() -> None:
@@ -225,6 +247,8 @@ def init_app(app: Flask) -> None:
                 "unlimited" if partner.rate_limit == 0 else f"{partner.rate_limit}/s")
             click.echo(f"{partner.client_id}  {partner.kind.value}  {state}  "
                        f"SIRET {partner.siret}  rate {rate}  {partner.name}")
+            for uri in partner.redirect_uris or ():
+                click.echo(f"    redirect URI {uri}")
             for item in partner.habilitations:
                 until = item.valid_until.isoformat() if item.valid_until else "open-ended"
                 scopes = describe({s.scope: s.consent_required for s in item.scopes})
@@ -276,12 +300,13 @@ DEMO_PARTNERS = (
     DemoPartner(PartnerKind.TRANSPORT, "Régie des transports de l'agglomération (démo)",
                 "77568406300016", HabilitationSpec(
                     "Code des transports, art. L. 1113-1 (tarification sociale) et délibération "
-                    "tarifaire de l'autorité organisatrice des mobilités",
+                    "tarifaire de l'autorité organisatrice des mobilités ; RGPD, art. 6.1.a "
+                    "(consentement de la personne)",
                     _code("LEGITEXT000023086525"),
                     "Accorder le tarif réduit réservé aux bénéficiaires d'une protection "
-                    "internationale : l'agent vérifie que la personne est protégée à la date "
-                    "de la demande (oui ou non), sans autre donnée.",
-                    365, DEMO_START, None, {"protection_status": False})),
+                    "internationale, si la personne y consent : l'agent vérifie qu'elle est "
+                    "protégée à la date de la demande (oui ou non), sans autre donnée.",
+                    365, DEMO_START, None, {"protection_status": True})),
     DemoPartner(PartnerKind.SCHOOL, "Collège de démonstration (démo)", "19750001300010",
                 HabilitationSpec(
                     "Code de l'éducation, art. L. 131-1 et L. 131-5 (instruction obligatoire, "

@@ -31,6 +31,68 @@ def candidates(raw: Raw, lookup: matching.Lookup) -> list[matching.Candidate]:
     return [_candidate(row) for row in rows]
 
 
+# The facts of the two frequent questions, read with the candidates in the same statement: one
+# round trip instead of two. (civil_status, rarer, reads four tables after the match.)
+_WITH_FACTS = {
+    "protection_status": (
+        "SELECT p.id, p.birth_name, p.usage_name, p.given_names, p.birth_date, "
+        "p.birth_date_precision, p.sex, x.kind, x.granted_on, x.ended_on "
+        "FROM person p LEFT JOIN protection x ON x.person_id = p.id "
+    ),
+    "civil_status_progress": (
+        "SELECT p.id, p.birth_name, p.usage_name, p.given_names, p.birth_date, "
+        "p.birth_date_precision, p.sex, x.status, x.family_form_received_on, x.expected_by, "
+        "x.established_on FROM person p LEFT JOIN civil_status_file x ON x.person_id = p.id "
+    ),
+}
+_ORDER = {"protection_status": "ORDER BY p.id, x.granted_on", "civil_status_progress": ""}
+
+
+class Found:
+    """Candidates for a lookup, with the facts of a scope when one statement could read them."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.candidates: list[matching.Candidate] = []
+        self.facts: dict[int, list[tuple]] = {}  # type: ignore[type-arg]
+
+    def record(self, raw: Raw, person_id: int, as_of: records.date) -> records.Record:
+        """The scope's record for one of the candidates, from the facts already read."""
+        rows = self.facts.get(person_id)
+        if rows is None:
+            return record(raw, self.scope, person_id, as_of)
+        if self.scope == "protection_status":
+            return records.protection_status(
+                [records.ProtectionFacts(kind, as_date(granted), as_date(ended))  # type: ignore[arg-type]
+                 for kind, granted, ended in rows if kind is not None], as_of)
+        status, received, expected, established = rows[0]
+        return records.civil_status_progress(
+            None if status is None else records.FileFacts(
+                status, as_date(received), as_date(expected), as_date(established)), as_of)
+
+
+def candidates_with_facts(raw: Raw, lookup: matching.Lookup, scope: str) -> Found:
+    """Like `candidates`, reading also the scope's facts of each candidate when it can."""
+    found = Found(scope)
+    select = _WITH_FACTS.get(scope)
+    if select is None:
+        found.candidates = candidates(raw, lookup)
+        return found
+    if lookup.ofpra_number:
+        rows = raw.rows(select + "WHERE p.ofpra_number = :number " + _ORDER[scope],
+                        number=lookup.ofpra_number)
+    else:
+        rows = raw.rows(select + "WHERE p.agdref_number = :number " + _ORDER[scope],
+                        number=lookup.agdref_number)
+    for row in rows:
+        facts = found.facts.get(row[0])
+        if facts is None:
+            facts = found.facts[row[0]] = []
+            found.candidates.append(_candidate(row))
+        facts.append(row[7:])
+    return found
+
+
 def identity(raw: Raw, person_id: int) -> records.IdentityFacts:
     row = raw.rows(_IDENTITY + "WHERE id = :id", id=person_id)[0]
     return records.IdentityFacts(row[1], row[2], as_json(row[3]), row[6],

@@ -14,6 +14,7 @@ from app.people.models import (
     ActKind,
     CivilAct,
     CivilStatusFile,
+    Enrolment,
     FamilyLink,
     FileStatus,
     Person,
@@ -70,6 +71,7 @@ def load(db_session: Session, people: list[dict[str, Any]]) -> dict[str, Person]
             usage_name=entry.get("usage_name"), sex=Sex(entry["sex"]), birth_date=born,
             birth_date_precision=precision, nationality=entry.get("nationality"),
             country_of_origin=entry.get("country_of_origin"),
+            enrolment=Enrolment(entry.get("enrolment", Enrolment.ELIGIBLE.value)),
         )
         db_session.add(person)
         by_key[entry["key"]] = person

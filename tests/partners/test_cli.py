@@ -237,7 +237,7 @@ def test_demo_creates_three_partners_and_their_credentials(runner, db_session, i
     assert result.output.count("registered") == 3
     folder = instance / "demo" / "partners"
     expected = {
-        "transport": ("77568406300016", {"protection_status": False}),
+        "transport": ("77568406300016", {"protection_status": True}),
         "school": ("19750001300010", {"civil_status_progress": False}),
         "caf": ("53475101500015", {"civil_status": True}),
     }
