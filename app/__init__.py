@@ -20,8 +20,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     from app import cli, db, errors, web
     from app.oauth import keys
+    from app.vault import storage
 
     app.extensions["ofpra.db"] = db.Database(app.config["DATABASE_URL"])
+    app.extensions["ofpra.vault"] = storage.from_app_config(app.config)
     app.extensions["ofpra.keys"] = keys.KeyStore(
         app.config["KEYS_DIR"], generate=app.config["ENV"] != "production"
     )

@@ -90,6 +90,11 @@ def defaults() -> dict[str, Any]:
         "NOTIFY_LEASE_SECONDS": float(os.environ.get("NOTIFY_LEASE_SECONDS", "300")),
         # Messages one pass of the worker handles at most before it reads the clock again.
         "NOTIFY_BATCH": int(os.environ.get("NOTIFY_BATCH", "100")),
+        # Documents at rest: master keys as JSON {"key id": "base64 of 32 bytes"} (generated
+        # once under instance/ in development), the one new documents use, and the store.
+        "VAULT_MASTER_KEYS": os.environ.get("VAULT_MASTER_KEYS") or None,
+        "VAULT_CURRENT_KEY": os.environ.get("VAULT_CURRENT_KEY") or None,
+        "VAULT_STORAGE_DIR": os.environ.get("VAULT_STORAGE_DIR") or None,
         "JSON_SORT_KEYS": False,
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -97,6 +97,8 @@ class Person(Base):
     )
     taken_out_on: Mapped[date | None]
     taken_out_reason: Mapped[str | None] = mapped_column(String(500))
+    # Where letters go when they go by post (excluded or taken out of the personal space).
+    postal_address: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     protections: Mapped[list[Protection]] = relationship(

@@ -1,0 +1,1 @@
+"""Records as signed attestations (PDF + QR), their revocation, and the public verifier."""

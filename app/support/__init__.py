@@ -1,0 +1,1 @@
+"""Support structures (SPADA, CADA, HUDA): they follow dates, never documents."""
