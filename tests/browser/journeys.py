@@ -18,8 +18,6 @@ from tests import live
 
 # A password the pages accept: long, not common, no identifier in it.
 PASSWORD = "un tram bleu passe le soir"
-# Each step of a journey waits at most this long for a page, an element or a text.
-STEP_MS = 10_000
 
 
 def demo_person(server: live.Live, key: str) -> dict[str, Any]:
@@ -39,8 +37,6 @@ class Watch:
     @classmethod
     def on(cls, context: BrowserContext) -> Watch:
         watch = cls()
-        context.set_default_timeout(STEP_MS)
-        context.set_default_navigation_timeout(STEP_MS)
         context.on("request", watch._request)
         context.on("console", watch._console)
         context.on("weberror", lambda error: watch.page_errors.append(str(error.error)))
