@@ -17,6 +17,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic announces each of its plugins at INFO on every command: noise for operators.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from app import cli, db, errors, web
     from app.oauth import keys
@@ -73,3 +75,24 @@ def _register_features(app: Flask) -> None:
     consents_cli.init_app(app)
     oauth_server.init_app(app)
     partners_cli.init_app(app)
+
+    # Attestations: the personal space's downloads, /verify, their keys and revocation list.
+    from app import attestations
+
+    attestations.init_app(app)
+
+    # The person's documents, deemed notification and post; support structures' pages.
+    from app.support import cli as support_cli
+    from app.support import views as support_views
+    from app.vault import cli as vault_cli
+    from app.vault import views as vault_views
+
+    app.register_blueprint(vault_views.bp)
+    support_views.init_app(app)
+    vault_cli.init_app(app)
+    support_cli.init_app(app)
+
+    # OFPRA's back office (/backoffice/v1): people, deposits, acknowledgements.
+    from app.backoffice import api as backoffice_api
+
+    backoffice_api.init_app(app)

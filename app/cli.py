@@ -11,6 +11,8 @@ from alembic.config import Config
 from flask import Flask, current_app
 from sqlalchemy import Connection, Engine
 
+from app.oauth import keys
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -89,7 +91,7 @@ def init_app(app: Flask) -> None:
         """OFPRA's signing keys."""
 
     @keys_group.command("rotate")
-    @click.argument("purpose", type=click.Choice(["access-token", "journal"]))
+    @click.argument("purpose", type=click.Choice(sorted(keys.PURPOSES)))
     def keys_rotate(purpose: str) -> None:
         """Add a new signing key for PURPOSE; older keys keep verifying."""
         kid = current_app.extensions["ofpra.keys"].rotate(purpose)

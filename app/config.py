@@ -95,6 +95,8 @@ def defaults() -> dict[str, Any]:
         "VAULT_MASTER_KEYS": os.environ.get("VAULT_MASTER_KEYS") or None,
         "VAULT_CURRENT_KEY": os.environ.get("VAULT_CURRENT_KEY") or None,
         "VAULT_STORAGE_DIR": os.environ.get("VAULT_STORAGE_DIR") or None,
+        "VAULT_MAX_DOCUMENT_BYTES": int(os.environ.get("VAULT_MAX_DOCUMENT_BYTES",
+                                                       str(10 * 1024 * 1024))),
         "JSON_SORT_KEYS": False,
     }
 

@@ -36,6 +36,12 @@ PRIVATE_KEY_JWT = "private_key_jwt"
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 # OFPRA's own services (introspection) are clients of this kind, never partner administrations.
 OFPRA_KIND = partner_models.PartnerKind.OFPRA.value
+# OFPRA's back office (/backoffice/v1): scopes only clients of kind `ofpra` ever hold. A
+# partner's habilitation naming one grants nothing (see `find`), and the token endpoint refuses
+# them to any other client.
+BACKOFFICE_PEOPLE = "backoffice:people"
+BACKOFFICE_DOCUMENTS = "backoffice:documents"
+BACKOFFICE_SCOPES = (BACKOFFICE_PEOPLE, BACKOFFICE_DOCUMENTS)
 
 # What a partner may sign its client assertions with, by key type. "Ed25519" is RFC 9864's
 # fully specified name for EdDSA over Ed25519; only that curve is accepted.
@@ -131,7 +137,8 @@ def find(db_session: Session, client_id: str, today: date) -> Client | None:
         if policy.Grant(habilitation.id, item.scope, item.consent_required,
                         habilitation.valid_from, habilitation.valid_until).in_force(today)
     ]
-    granted = {item.scope for item in in_force}
+    ofpra = partner.kind is partner_models.PartnerKind.OFPRA
+    granted = {item.scope for item in in_force if ofpra or item.scope not in BACKOFFICE_SCOPES}
     # As app.consents.services.consentable_scopes: a consent must be allowed some days.
     consent = {item.scope for item in in_force
                if item.consent_required and (item.max_consent_days or 0) > 0}

@@ -21,6 +21,10 @@ from app.config import ConfigurationError
 PURPOSES: dict[str, tuple[str, str, str]] = {
     "access-token": ("EC", "P-256", "ES256"),
     "journal": ("OKP", "Ed25519", "EdDSA"),
+    # Attestations are checked by others (clerks' tools, docs/examples/verify_attestation.py):
+    # ES256 verifies everywhere (WebCrypto, Java, .NET, OpenSSL, every JOSE library), EdDSA not
+    # yet; both signatures are 64 bytes, so the QR code is no larger.
+    "attestation": ("EC", "P-256", "ES256"),
 }
 
 

@@ -224,6 +224,11 @@ class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
         super().validate_requested_scope()
         scope = self.request.payload.scope
         client: clients.Client = self.client
+        reserved = [item for item in dict.fromkeys((scope or "").split())
+                    if item in clients.BACKOFFICE_SCOPES]
+        if reserved and client.kind != clients.OFPRA_KIND:
+            raise InvalidScopeError(description="Reserved for OFPRA's own systems: "
+                                                f"{' '.join(reserved)}.")
         missing = client.missing_scopes(scope)
         if missing:
             raise InvalidScopeError(description="Not granted to this client today: "
@@ -480,7 +485,9 @@ class Server(flask_oauth2.AuthorizationServer):  # type: ignore[misc]
         self.auth_methods = [clients.PRIVATE_KEY_JWT]
         if app.config["ALLOW_CLIENT_SECRET"]:
             self.auth_methods += clients.SECRET_METHODS
-        self.scopes_supported = list(settings.SCOPES)
+        # The back office's scopes are known here (the token endpoint then decides who may
+        # have them) but not advertised in the metadata, which is for partners.
+        self.scopes_supported = [*settings.SCOPES, *clients.BACKOFFICE_SCOPES]
         self.register_token_generator(
             "default", AccessTokens(self.keys, self.issuer, self.audience, lifetime))
         self.register_client_auth_method(clients.PRIVATE_KEY_JWT,

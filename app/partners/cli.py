@@ -77,13 +77,21 @@ def register(db_session: Session, *, client_id: str, name: str, siret: str, kind
     return partner
 
 
-def parse_scopes(values: tuple[str, ...]) -> dict[str, bool]:
-    """Return {scope: consent required} from `scope` or `scope:consent` values."""
+def parse_scopes(values: tuple[str, ...], kind: PartnerKind | None = None) -> dict[str, bool]:
+    """Return {scope: consent required} from `scope` or `scope:consent` values.
+
+    The back office's scopes are for OFPRA's own systems (kind `ofpra`) only, never with consent.
+    """
     scopes: dict[str, bool] = {}
     for value in values:
         scope, consent = (value[: -len(CONSENT_SUFFIX)], True) \
             if value.endswith(CONSENT_SUFFIX) else (value, False)
-        if scope not in settings.SCOPES:
+        if scope in clients.BACKOFFICE_SCOPES:
+            if kind is not PartnerKind.OFPRA or consent:
+                raise click.BadParameter(
+                    f"{value!r} is reserved for OFPRA's own systems: --kind ofpra, without "
+                    f"{CONSENT_SUFFIX!r}", param_hint="--scope")
+        elif scope not in settings.SCOPES:
             raise click.BadParameter(
                 f"unknown scope {value!r}: use {', '.join(settings.SCOPES)}, "
                 f"each optionally followed by {CONSENT_SUFFIX!r}", param_hint="--scope")
@@ -187,7 +195,7 @@ def init_app(app: Flask) -> None:
             raise click.BadParameter("give a name of 1 to 200 characters", param_hint="--name")
         check_siret(siret)
         partner_kind = PartnerKind(kind)
-        scopes = parse_scopes(scope_values)
+        scopes = parse_scopes(scope_values, partner_kind)
         redirect_uris = check_redirect_uris(redirect_uris)
         if redirect_uris and not any(scopes.values()):
             raise click.UsageError("--redirect-uri is for a partner whose website asks the "

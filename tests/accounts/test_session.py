@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -109,8 +112,10 @@ def test_the_session_cookie_is_out_of_reach_of_scripts_and_other_sites(
 
 def test_in_production_the_cookie_is_secure_and_host_bound(
         database_url: str, keys_dir: Path, tmp_path: Path) -> None:
+    # Production refuses to start without its vault master key: give it one.
+    master = json.dumps({"k1": base64.b64encode(secrets.token_bytes(32)).decode()})
     production = create_app(settings(database_url, keys_dir, tmp_path, ENV="production",
-                                     TESTING=False))
+                                     TESTING=False, VAULT_MASTER_KEYS=master))
     try:
         client = production.test_client()
         response = client.get("/signin", base_url="https://localhost",
