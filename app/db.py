@@ -6,6 +6,7 @@ One engine per application. A request or CLI command gets one session and one co
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Iterator
@@ -13,7 +14,16 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -30,6 +40,14 @@ NAMING = {
 BigId = BigInteger().with_variant(sqlite.INTEGER(), "sqlite").with_variant(
     postgresql.BIGINT(), "postgresql"
 )
+
+
+def str_enum(cls: type[enum.Enum], name: str, length: int = 32) -> Enum:
+    """A Python enum stored as its string values, checked by a named CHECK constraint (no
+    native ENUM type: adding a value is then a plain migration on every database)."""
+    return Enum(cls, name=name, native_enum=False, length=length, validate_strings=True,
+                values_callable=lambda members: [member.value for member in members],
+                create_constraint=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -9,10 +9,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, BigId, utcnow
+from app.db import Base, BigId, str_enum, utcnow
 
 
 class Method(enum.StrEnum):
@@ -27,9 +27,6 @@ class EventKind(enum.StrEnum):
     EXPIRED = "expired"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32,
-                values_callable=lambda c: [m.value for m in c], create_constraint=True)
 
 
 class RequestState(enum.StrEnum):
@@ -50,7 +47,7 @@ class Consent(Base):
     purpose: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime]
     expires_at: Mapped[datetime]
-    method: Mapped[Method] = mapped_column(_enum(Method, "consent_method"))
+    method: Mapped[Method] = mapped_column(str_enum(Method, "consent_method"))
     # Who recorded it: a staff identifier for desk consents, "person" online.
     collected_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -67,7 +64,7 @@ class ConsentEvent(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     consent_id: Mapped[str] = mapped_column(ForeignKey("consent.id"), index=True)
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "consent_event_kind"))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, "consent_event_kind"))
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(100))
 
@@ -91,7 +88,7 @@ class ConsentRequest(Base):
     duration_days: Mapped[int]
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
-    state: Mapped[RequestState] = mapped_column(_enum(RequestState, "consent_request_state"),
+    state: Mapped[RequestState] = mapped_column(str_enum(RequestState, "consent_request_state"),
                                                 default=RequestState.PENDING)
     answered_at: Mapped[datetime | None]
     consent_id: Mapped[str | None] = mapped_column(ForeignKey("consent.id"))

@@ -309,6 +309,12 @@ class DocumentSchema(Schema):
     sha256 = fields.String(required=True, metadata={"description": "Of the PDF, hex"})
 
 
+class AlertStateSchema(Schema):
+    channel = fields.String(metadata={"enum": ["email", "sms"]})
+    state = fields.String(metadata={"enum": ["pending", "sent", "failed"]})
+    at = fields.DateTime(allow_none=True, metadata={"description": "When sent, or failed"})
+
+
 class AcknowledgementSchema(Schema):
     """When and how a document was notified (CESEDA R.531-17): at its first consultation, or
     deemed 15 days after it was made available, whichever comes first; or by post."""
@@ -326,6 +332,8 @@ class AcknowledgementSchema(Schema):
         "description": "The day of notified_at in Paris, from which deadlines count"})
     method = _enum(NotificationMethod, allow_none=True, metadata={
         "description": "consultation, deemed, post; null while pending"})
+    alerts = fields.List(fields.Nested(AlertStateSchema), metadata={
+        "description": "The deposit's alerts: a failed one means the person was not told"})
 
 
 class AcknowledgementQuerySchema(Schema):

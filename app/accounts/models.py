@@ -11,16 +11,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, utcnow
+from app.db import Base, str_enum, utcnow
 from app.people.models import Person
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32,
-                values_callable=lambda c: [m.value for m in c], create_constraint=True)
 
 
 class Account(Base):
@@ -68,7 +63,7 @@ class OneTimeCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
-    purpose: Mapped[CodePurpose] = mapped_column(_enum(CodePurpose, "code_purpose"))
+    purpose: Mapped[CodePurpose] = mapped_column(str_enum(CodePurpose, "code_purpose"))
     # The contact the code was sent to (it must still be that contact when the code is used).
     sent_to: Mapped[str] = mapped_column(String(254))
     code_digest: Mapped[str] = mapped_column(String(64))

@@ -9,10 +9,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, BigId, utcnow
+from app.db import Base, BigId, str_enum, utcnow
 
 
 class Channel(enum.StrEnum):
@@ -25,8 +25,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     channel: Mapped[Channel] = mapped_column(
-        Enum(Channel, name="channel", native_enum=False, length=8,
-             values_callable=lambda c: [m.value for m in c], create_constraint=True)
+        str_enum(Channel, "channel", length=8)
     )
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(254))

@@ -6,10 +6,10 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, utcnow
+from app.db import Base, str_enum, utcnow
 
 
 class PartnerKind(enum.StrEnum):
@@ -29,8 +29,7 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(String(200))
     siret: Mapped[str] = mapped_column(String(14))
     kind: Mapped[PartnerKind] = mapped_column(
-        Enum(PartnerKind, name="partner_kind", native_enum=False, length=16,
-             values_callable=lambda cls: [m.value for m in cls], create_constraint=True)
+        str_enum(PartnerKind, "partner_kind", length=16)
     )
     # Public keys only (a JWK Set); OFPRA never holds a partner's private key.
     jwks: Mapped[dict[str, Any]] = mapped_column(JSON)

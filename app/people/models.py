@@ -9,19 +9,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32, values_callable=_values,
-                validate_strings=True, create_constraint=True)
-
-
-def _values(cls: type[enum.Enum]) -> list[str]:
-    return [member.value for member in cls]
+from app.db import Base, str_enum, utcnow
 
 
 class Precision(enum.StrEnum):
@@ -85,14 +76,14 @@ class Person(Base):
     birth_name: Mapped[str] = mapped_column(String(200))
     given_names: Mapped[list[str]] = mapped_column(JSON)
     usage_name: Mapped[str | None] = mapped_column(String(200))
-    sex: Mapped[Sex] = mapped_column(_enum(Sex, "sex"))
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, "sex"))
     # A partial date is stored on its first day; the precision says which parts are known.
     birth_date: Mapped[date]
-    birth_date_precision: Mapped[Precision] = mapped_column(_enum(Precision, "precision"))
+    birth_date_precision: Mapped[Precision] = mapped_column(str_enum(Precision, "precision"))
     nationality: Mapped[str | None] = mapped_column(String(3))
     country_of_origin: Mapped[str | None] = mapped_column(String(3))
     enrolment: Mapped[Enrolment] = mapped_column(
-        _enum(Enrolment, "enrolment"), default=Enrolment.ELIGIBLE,
+        str_enum(Enrolment, "enrolment"), default=Enrolment.ELIGIBLE,
         server_default=Enrolment.ELIGIBLE.value,
     )
     taken_out_on: Mapped[date | None]
@@ -120,7 +111,7 @@ class Protection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    kind: Mapped[ProtectionKind] = mapped_column(_enum(ProtectionKind, "protection_kind"))
+    kind: Mapped[ProtectionKind] = mapped_column(str_enum(ProtectionKind, "protection_kind"))
     granted_on: Mapped[date]
     ended_on: Mapped[date | None]
     # Internal only (cessation, withdrawal...): never part of a partner record.
@@ -141,7 +132,7 @@ class CivilStatusFile(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
     # The family reference form (FFR), or since 2025 the simplified form, received on this date.
     family_form_received_on: Mapped[date | None]
-    status: Mapped[FileStatus] = mapped_column(_enum(FileStatus, "file_status"))
+    status: Mapped[FileStatus] = mapped_column(str_enum(FileStatus, "file_status"))
     expected_by: Mapped[date | None]
     established_on: Mapped[date | None]
 
@@ -153,7 +144,7 @@ class CivilAct(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    kind: Mapped[ActKind] = mapped_column(_enum(ActKind, "act_kind"))
+    kind: Mapped[ActKind] = mapped_column(str_enum(ActKind, "act_kind"))
     number: Mapped[str] = mapped_column(String(32))
     established_on: Mapped[date]
 
@@ -167,14 +158,14 @@ class FamilyLink(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
-    relation: Mapped[Relation] = mapped_column(_enum(Relation, "relation"))
+    relation: Mapped[Relation] = mapped_column(str_enum(Relation, "relation"))
     relative_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     # "Non connu": the act records the parent as unknown; no name is invented.
     unknown: Mapped[bool] = mapped_column(default=False)
     birth_name: Mapped[str | None] = mapped_column(String(200))
     given_names: Mapped[list[str] | None] = mapped_column(JSON)
     birth_date: Mapped[date | None]
-    birth_date_precision: Mapped[Precision | None] = mapped_column(_enum(Precision, "precision"))
+    birth_date_precision: Mapped[Precision | None] = mapped_column(str_enum(Precision, "precision"))
 
     relative: Mapped[Person | None] = relationship(foreign_keys=[relative_id])
 

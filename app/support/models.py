@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
+from app.db import Base, str_enum, utcnow
 
 
 class StructureKind(enum.StrEnum):
@@ -23,8 +23,7 @@ class SupportStructure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[StructureKind] = mapped_column(
-        Enum(StructureKind, name="structure_kind", native_enum=False, length=8,
-             values_callable=lambda c: [m.value for m in c], create_constraint=True))
+        str_enum(StructureKind, "structure_kind", length=8))
     city: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

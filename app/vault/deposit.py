@@ -231,7 +231,7 @@ def deposit(db_session: Session, vault: storage.Vault, *, person_id: int, letter
             if stored is None:
                 raise
             return _replay(stored, digest)
-        alerts = _alert(db_session, person.id) if delivery is Delivery.ONLINE else 0
+        alerts = _alert(db_session, person.id, now) if delivery is Delivery.ONLINE else 0
         kept = True
         return Deposited(document, replayed=False, alerts=alerts)
     finally:
@@ -252,15 +252,19 @@ def _replay(stored: Document, digest: str) -> Deposited:
     return Deposited(stored, replayed=True)
 
 
-def _alert(db_session: Session, person_id: int) -> int:
-    """Queue the alert for each verified contact of the person's account; return how many."""
+def _alert(db_session: Session, person_id: int, made_available_at: datetime) -> int:
+    """Queue the alert for each verified contact of the person's account; return how many.
+
+    Each alert is dated with the document's made_available_at: that is how the document's
+    acknowledgement finds its alerts (the message itself names no document)."""
     account = db_session.scalars(
         select(Account).where(Account.person_id == person_id)).one_or_none()
     if account is None:
         return 0  # not activated yet: the notice told them to sign in regularly
     contacts = accounts.verified_contacts(account)
     for kind, recipient in contacts:
-        outbox.enqueue(db_session, channel=kind.channel, recipient=recipient,
-                       template=ALERT_TEMPLATE, language=account.language, context={},
-                       person_id=person_id)
+        message = outbox.enqueue(db_session, channel=kind.channel, recipient=recipient,
+                                 template=ALERT_TEMPLATE, language=account.language,
+                                 context={}, person_id=person_id)
+        message.created_at = made_available_at
     return len(contacts)

@@ -11,15 +11,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utcnow
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=32,
-                values_callable=lambda c: [m.value for m in c], create_constraint=True)
+from app.db import Base, str_enum, utcnow
 
 
 class DocumentType(enum.StrEnum):
@@ -60,19 +55,19 @@ class Document(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True,
                                     default=lambda: str(uuid.uuid4()))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    type: Mapped[DocumentType] = mapped_column(_enum(DocumentType, "document_type"))
+    type: Mapped[DocumentType] = mapped_column(str_enum(DocumentType, "document_type"))
     title: Mapped[str] = mapped_column(String(200))
     # Convocations: when and where the interview takes place.
     interview_at: Mapped[datetime | None]
     interview_place: Mapped[str | None] = mapped_column(String(300))
     decision_outcome: Mapped[DecisionOutcome | None] = mapped_column(
-        _enum(DecisionOutcome, "decision_outcome"))
-    delivery: Mapped[Delivery] = mapped_column(_enum(Delivery, "delivery"))
+        str_enum(DecisionOutcome, "decision_outcome"))
+    delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery, "delivery"))
     made_available_at: Mapped[datetime]
     first_consulted_at: Mapped[datetime | None]
     notified_at: Mapped[datetime | None]
     notification_method: Mapped[NotificationMethod | None] = mapped_column(
-        _enum(NotificationMethod, "notification_method"))
+        str_enum(NotificationMethod, "notification_method"))
     # Storage: where the ciphertext is, its AES-GCM nonce and wrapped key, the plaintext's hash.
     storage_key: Mapped[str] = mapped_column(String(200))
     size: Mapped[int]

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.notify import outbox
+from app.notify.models import Channel
 from app.people.models import Enrolment
 from app.vault import acknowledgements
 from app.vault.models import Delivery, Document, DocumentType, NotificationMethod
@@ -43,7 +45,31 @@ def test_a_document_not_yet_notified(client, db_session, token):
     assert response.json == {
         "document_id": made.id, "person_id": someone.id, "type": "convocation",
         "delivery": "online", "made_available_at": made.made_available_at.isoformat(),
-        "first_consulted_at": None, "notified_at": None, "notified_on": None, "method": None}
+        "first_consulted_at": None, "notified_at": None, "notified_on": None, "method": None,
+        "alerts": []}
+
+
+def test_the_deposit_alerts_and_a_permanent_failure_are_shown(client, db_session, token):
+    """OFPRA learns when the person could not be told, before the 15 days run out."""
+    someone = person(db_session)
+    made = document(db_session, someone, NOW - timedelta(days=1))
+    for channel, recipient in (("email", "amina@example.org"), ("sms", "+33612345678")):
+        message = outbox.enqueue(db_session, channel=Channel(channel), recipient=recipient,
+                                 template="document_deposited", language="fr",
+                                 person_id=someone.id)
+        message.created_at = made.made_available_at
+    # Another alert of the same person, for another deposit: not this document's.
+    outbox.enqueue(db_session, channel=Channel.EMAIL, recipient="amina@example.org",
+                   template="document_deposited", language="fr", person_id=someone.id)
+    failed_at = NOW - timedelta(hours=3)
+    # What the worker records after the last attempt (tests/notify drive it for real).
+    message.failed_at, message.last_error = failed_at, "permanent: HTTP 400"
+    db_session.flush()
+    body = read(client, token, made.id).json
+    assert body["alerts"] == [
+        {"channel": "email", "state": "pending", "at": None},
+        {"channel": "sms", "state": "failed", "at": failed_at.isoformat()},
+    ]
 
 
 def test_notified_at_the_first_consultation(client, db_session, token):
