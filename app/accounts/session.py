@@ -81,18 +81,27 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return pages.safe_next(target, default)
 
 
+def required(current: Callable[[], object | None],
+             signin_path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator sending visitors for whom `current()` is None to `signin_path`, then back."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if current() is None:
+                # After signing in, only a page can be returned to (a form would have to be
+                # sent again, with a token of the new session).
+                if request.method == "GET":
+                    return redirect(signin_path + "?" + urlencode(
+                        {"next": request.full_path.rstrip("?")}))
+                return redirect(signin_path, code=303)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Send visitors without a session to the sign-in page, then back here."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_account() is None:
-            # After signing in, only a page can be returned to (a form would have to be sent
-            # again, with a token of the new session).
-            if request.method == "GET":
-                return redirect(SIGNIN_PATH + "?" + urlencode(
-                    {"next": request.full_path.rstrip("?")}))
-            return redirect(SIGNIN_PATH, code=303)
-        return view(*args, **kwargs)
-
-    return wrapper
+    return required(current_account, SIGNIN_PATH)(view)

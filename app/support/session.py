@@ -10,13 +10,11 @@ a new generation ends every session.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import g, redirect, request, session
+from flask import g, session
 
 from app import web
 from app.accounts import session as people_session
@@ -67,14 +65,4 @@ def current_staff() -> StaffAccount | None:
 
 def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Send visitors without a staff session to the staff sign-in page, then back here."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_staff() is None:
-            if request.method == "GET":
-                return redirect(SIGNIN_PATH + "?" + urlencode(
-                    {"next": request.full_path.rstrip("?")}))
-            return redirect(SIGNIN_PATH, code=303)
-        return view(*args, **kwargs)
-
-    return wrapper
+    return people_session.required(current_staff, SIGNIN_PATH)(view)
