@@ -11,9 +11,9 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, Flask, current_app, request, session
+from flask import Blueprint, Flask, Request, current_app, request, session
 from flask.blueprints import BlueprintSetupState
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from werkzeug.exceptions import BadRequest
 
 FIELD = "csrf_token"
@@ -26,8 +26,20 @@ class CsrfRefused(BadRequest):
     """The form came without the token of this session (expired, or sent from elsewhere)."""
 
 
+# Machine-to-machine routes: no cookie session is opened for them (a partner's call needs
+# none, and reading and signing a cookie on every call is work on the hot path).
+API_PREFIXES = ("/v1/", "/backoffice/", "/oauth/token", "/oauth/introspect", "/oauth/revoke",
+                "/oauth/jwks", "/.well-known/", "/openapi.json")
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """The signed-cookie session, never refreshed on static files (which caches may share)."""
+    """The signed-cookie session, never refreshed on static files (which caches may share),
+    never opened on the API (a null session there: writing to it is an error)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(API_PREFIXES):
+            return None  # Flask then uses a null session
+        return super().open_session(app, request)
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         return request.endpoint != "static" and super().should_set_cookie(app, session)

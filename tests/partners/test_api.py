@@ -308,3 +308,12 @@ def test_no_journal_no_answer(client, db_session, refugee, transport, mint):
     assert response.json["code"] == "unavailable"
     assert "protected" not in response.json
     assert journal(db_session) == []
+
+
+def test_the_api_opens_no_cookie_session(client, transport, refugee, mint):
+    """A partner's call never reads nor sets the personal space's session cookie."""
+    client.set_cookie("session", "tampered.value.that.would.fail.to.verify")
+    response = ask(client, mint(transport.client_id, "protection_status"), body(refugee))
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert response.json["protected"] is True
