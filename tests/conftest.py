@@ -16,6 +16,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
@@ -25,6 +27,7 @@ from app import cli as app_cli
 from app import create_app
 from app.db import Database
 
+ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 
@@ -48,6 +51,20 @@ def pytest_report_header() -> list[str]:
     lines.append(f"browser tests: Chromium at {CHROMIUM}" if chromium_present() else
                  f"browser tests: SKIPPED — no Chromium at {CHROMIUM} (apt-get install chromium)")
     return lines
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues() -> None:
+    """Build the .mo files missing or older than their .po (as `make translations` does), so
+    that pytest run directly, without make, shows pages in their languages."""
+    for po in (ROOT / "app" / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parts[-3])
+        with mo.open("wb") as target:
+            write_mo(target, catalog)
 
 
 @pytest.fixture(scope="session")

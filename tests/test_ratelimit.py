@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, g
 
 from app import ratelimit
 
@@ -53,3 +53,8 @@ def test_zero_lifts_the_limit():
     with worker.test_request_context():
         for _ in range(100):
             ratelimit.limits().hit("bench", 0)  # raises RateLimited if counted
+        # Nothing was counted: no window for this client, no RateLimit-* headers to send.
+        assert "rate_limit_headers" not in g
+        limits = ratelimit.limits()
+        stats = limits.limiter.get_window_stats(limits.default, "client", "bench")
+        assert stats.remaining == 20

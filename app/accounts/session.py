@@ -54,21 +54,30 @@ def sign_out() -> None:
     g.pop("account_language", None)
 
 
+def live_id(id_key: str, seen_key: str, since_key: str) -> int | None:
+    """The id this session names under `id_key`, if it is neither idle too long nor too old;
+    the last-request time is then renewed. Shared by people's and support staff's sessions."""
+    signed_id = session.get(id_key)
+    seen = session.get(seen_key)
+    since = session.get(since_key, seen)
+    now = time.time()
+    if isinstance(signed_id, int) and isinstance(seen, int) and isinstance(since, int) \
+            and 0 <= now - seen <= idle_seconds() and now - since <= max_seconds():
+        return signed_id
+    return None
+
+
 def current_account() -> Account | None:
     """Return the signed-in account, or None if none, idle too long, or superseded."""
     if "account" in g:
         return g.account  # type: ignore[no-any-return]
     account = None
-    account_id = session.get("account_id")
-    seen = session.get("seen")
-    since = session.get("since", seen)
-    now = time.time()
-    if isinstance(account_id, int) and isinstance(seen, int) and isinstance(since, int) \
-            and 0 <= now - seen <= idle_seconds() and now - since <= max_seconds():
+    account_id = live_id("account_id", "seen", "since")
+    if account_id is not None:
         found = web.session().get(Account, account_id)
         if found is not None and found.session_generation == session.get("generation"):
             account = found
-            session["seen"] = int(now)
+            session["seen"] = int(time.time())
             g.account_language = found.language
     if account is None and "account_id" in session:
         session.clear()

@@ -44,18 +44,13 @@ def current_staff() -> StaffAccount | None:
     if "staff" in g:
         return g.staff  # type: ignore[no-any-return]
     staff = None
-    staff_id = session.get("staff_id")
-    seen = session.get("staff_seen")
-    since = session.get("staff_since", seen)
-    now = time.time()
-    if isinstance(staff_id, int) and isinstance(seen, int) and isinstance(since, int) \
-            and 0 <= now - seen <= people_session.idle_seconds() \
-            and now - since <= people_session.max_seconds():
+    staff_id = people_session.live_id("staff_id", "staff_seen", "staff_since")
+    if staff_id is not None:
         found = web.session().get(StaffAccount, staff_id)
         if found is not None and found.active \
                 and found.session_generation == session.get("staff_generation"):
             staff = found
-            session["staff_seen"] = int(now)
+            session["staff_seen"] = int(time.time())
     if staff is None and any(key in session for key in KEYS):
         for key in KEYS:
             session.pop(key, None)

@@ -22,7 +22,7 @@ from tests.accounts.forms import submit
 # The pages' fixtures (a browser's Accept header, compiled catalogues) and the notify tests'
 # real SMTP server.
 from tests.notify.conftest import smtp_server  # noqa: F401
-from tests.web.conftest import browser, compiled_catalogues  # noqa: F401
+from tests.web.conftest import browser  # noqa: F401
 
 PASSWORD = "un chat gris sous la pluie"  # noqa: S105 (a test password)
 # The same algorithm (argon2id) as in production, at a cost tests can afford.

@@ -16,7 +16,6 @@ from app.people.models import Person
 from tests import factories
 from tests.web.conftest import (  # noqa: F401 (fixtures, shared with the page tests)
     BROWSER,
-    compiled_catalogues,
     csrf_token_of,
     fetch,
 )

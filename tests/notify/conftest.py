@@ -25,29 +25,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 GATEWAY_TOKEN = "gateway-token-for-tests-0123456789"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def compiled_catalogues() -> None:
-    """Build the .mo files that are missing or older than their .po (as `make translations`)."""
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as source:
-            catalog = read_po(source, locale=po.parts[-3])
-        with mo.open("wb") as target:
-            write_mo(target, catalog)
 
 
 def free_port() -> int:

@@ -18,7 +18,6 @@ from app.support.models import Domiciliation, StaffAccount, StructureKind, Suppo
 from tests import factories
 from tests.web.conftest import (  # noqa: F401 (fixtures, shared with the page tests)
     BROWSER,
-    compiled_catalogues,
     csrf_token_of,
     fetch,
 )

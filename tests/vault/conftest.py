@@ -17,7 +17,6 @@ from tests import factories
 from tests.consents.conftest import account, sign_in
 from tests.web.conftest import (  # noqa: F401 (fixtures, shared with the page tests)
     BROWSER,
-    compiled_catalogues,
     csrf_token_of,
     fetch,
 )

@@ -1,31 +1,15 @@
-"""Page tests: the translation catalogues are compiled first, as `make translations` does."""
+"""Page tests: a browser's Accept header and helpers to read forms."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
-
-@pytest.fixture(scope="session", autouse=True)
-def compiled_catalogues() -> None:
-    """Build the .mo files that are missing or older than their .po (pytest run directly)."""
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        with po.open("rb") as source:
-            catalog = read_po(source, locale=po.parts[-3])
-        with mo.open("wb") as target:
-            write_mo(target, catalog)
 
 
 @pytest.fixture()
